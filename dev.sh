@@ -1,0 +1,42 @@
+#!/usr/bin/env sh
+# EnvGrid developer entry point: installs into ./.venv, then runs the app or the tests.
+#   ./dev.sh app [ARGS…]   install and open the app (default: the built-in demo workspace)
+#   ./dev.sh test [ARGS…]  install with test extras and run the test suite headless
+set -eu
+cd "$(dirname "$0")"
+
+find_python() {
+    for candidate in "${ENVGRID_PYTHON:-}" python3.12 python3.13 "$HOME/.pyenv/versions/3.12.1/bin/python" python3; do
+        [ -n "$candidate" ] || continue
+        if command -v "$candidate" >/dev/null 2>&1 &&
+            "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+            echo "$candidate"; return 0
+        fi
+    done
+    echo "EnvGrid needs CPython 3.12 or newer (set ENVGRID_PYTHON=/path/to/python3.12)" >&2
+    return 1
+}
+
+install() {
+    if [ ! -x .venv/bin/python ]; then
+        python=$(find_python)
+        "$python" -m venv .venv
+    fi
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".$1"
+}
+
+command=${1:-}
+[ $# -gt 0 ] && shift
+case "$command" in
+    app)
+        install ""
+        exec .venv/bin/python main.py "$@" ;;
+    test)
+        install "[test]"
+        export QT_QPA_PLATFORM=offscreen
+        exec .venv/bin/python -m pytest "$@" ;;
+    *)
+        echo "usage: ./dev.sh app|test [ARGS…]" >&2
+        exit 2 ;;
+esac

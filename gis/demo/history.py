@@ -1,0 +1,240 @@
+"""A year of plausible demo history: cases with their event trail, alarms and recent readings."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from gis.demo.ledger import DemoStation
+from gis.domain import AlarmStatus, CaseAction, CaseSource, CaseState, Grid, StationKind
+
+# Hours until the deadline per source: alarms 24 h (Urumqi practice), hotline complaints three days.
+DEADLINE_HOURS = {CaseSource.ALARM: 24, CaseSource.COMPLAINT: 72, CaseSource.PATROL: 168, CaseSource.ASSIGNED: 120}
+SOURCE_SHARE = {CaseSource.PATROL: 0.45, CaseSource.COMPLAINT: 0.30, CaseSource.ALARM: 0.15, CaseSource.ASSIGNED: 0.10}
+CATEGORY_BY_SOURCE_CATEGORY = {
+    "construction": "air_dust", "road_dust": "air_dust", "material_yard": "air_dust", "catering": "catering_fume",
+    "boiler": "coal", "vocs": "vocs", "industrial": "vocs", "livestock": "water", "water_source": "water",
+    "medical": "hazardous", "hazardous_waste": "hazardous", "sanluanwu": "waste", "auto_repair": "vocs",
+}
+NOTES = {
+    "air_dust": ("工地未落实“六个百分百”，裸土未覆盖", "道路扬尘明显，渣土车未苫盖"),
+    "air_smoke": ("露天焚烧垃圾", "田间焚烧秸秆"),
+    "catering_fume": ("油烟净化器未开启，油烟直排", "店外露天烧烤"),
+    "coal": ("禁煤区内使用散煤取暖", "燃煤锅炉冒黑烟"),
+    "vocs": ("露天喷漆作业", "废气收集设施未运行，异味明显"),
+    "water": ("生活污水直排河道", "养殖废水外溢"),
+    "waste": ("建筑垃圾乱倒", "废料物料乱堆乱放"),
+    "noise": ("夜间施工噪声扰民",),
+    "hazardous": ("危废暂存间标识不全，台账缺失", "医疗废物混入生活垃圾"),
+    "monitoring": ("监测数据超标",),
+    "other": ("群众反映异味", "其他环境问题"),
+}
+RECTIFY_NOTES = ("已责令整改，现场已覆盖到位", "已拆除违规设施", "已清运完毕", "已停止作业并完成整改",
+                 "已安装并运行净化设施", "已约谈负责人，现场恢复正常")
+
+
+@dataclass
+class DemoCase:
+    number: str
+    source: CaseSource
+    category: str
+    description: str
+    lon: float
+    lat: float
+    grid_id: int
+    source_index: int | None
+    state: CaseState
+    created_at: datetime
+    due_at: datetime
+    closed_at: datetime | None
+    reporter_name: str = ""
+    reporter_phone: str = ""
+    duplicate_of: int | None = None  # index into the case list
+    events: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class DemoAlarm:
+    station_index: int
+    pollutant: str
+    value: float
+    threshold: float
+    raised_at: datetime
+    due_at: datetime
+    status: AlarmStatus
+    feedback_at: datetime | None
+    feedback: str
+    case_index: int | None = None
+
+
+def _walk(case: DemoCase, parent_of: dict[int, Grid], staff_name, rng, as_of: datetime) -> None:
+    """Play the case's life forward from creation, stopping at ``as_of``."""
+    t = case.created_at
+    grid_id = case.grid_id
+    speed = rng.lognormal(0.0, 0.6)  # some grids are quick, some slow: that is what 考核 measures
+    if as_of - case.created_at < timedelta(days=10) and rng.random() < 0.35:
+        speed *= 6  # a backlog of recent cases, so the command center has open work to watch
+
+    def step(hours, action, to_state, note="", grid=None, internal=False):
+        nonlocal t
+        t = t + timedelta(hours=float(hours) * speed)
+        if t > as_of:
+            return False
+        case.events.append({"at": t, "actor": staff_name(grid or grid_id), "action": str(action),
+                            "from_state": str(case.state), "to_state": str(to_state),
+                            "grid_id": grid or grid_id, "note": note, "internal": internal})
+        case.state = to_state
+        return True
+
+    case.events.append({"at": t, "actor": "坐席" if case.source != CaseSource.PATROL else staff_name(grid_id),
+                        "action": str(CaseAction.REGISTER), "from_state": None,
+                        "to_state": str(CaseState.PENDING), "grid_id": grid_id, "note": case.description,
+                        "internal": False})
+    roll = rng.random()
+    if roll < 0.05:
+        step(rng.uniform(0.2, 3), CaseAction.FALSE_REPORT, CaseState.FALSE_REPORT, "现场核实，未发现问题")
+        return
+    if not step(rng.uniform(0.1, 2), CaseAction.DISPATCH, CaseState.DISPATCHED, "派发至属地网格"):
+        return
+    if roll < 0.15 and grid_id in parent_of:
+        # The grid cannot solve it alone: escalated one level (逐级上报).
+        if not step(rng.uniform(1, 12), CaseAction.ESCALATE, CaseState.ESCALATED, "超出本级处置权限，上报上级网格"):
+            return
+        grid_id = parent_of[grid_id].id
+        case.grid_id = grid_id
+        if not step(rng.uniform(0.5, 6), CaseAction.DISPATCH, CaseState.DISPATCHED, "上级网格受理"):
+            return
+    if not step(rng.uniform(0.2, 6), CaseAction.ACCEPT, CaseState.IN_PROGRESS, "已到达现场"):
+        return
+    limit = (case.due_at - case.created_at).total_seconds() / 3600
+    for attempt in range(2):
+        if not step(rng.uniform(0.2, 0.8) * limit, CaseAction.RECTIFY, CaseState.RECTIFIED,
+                    RECTIFY_NOTES[rng.integers(len(RECTIFY_NOTES))]):
+            return
+        if not step(rng.uniform(0.1, 4), CaseAction.SUBMIT_RECHECK, CaseState.RECHECK, "申请复查"):
+            return
+        if attempt == 0 and rng.random() < 0.08:
+            if not step(rng.uniform(4, 48), CaseAction.RECHECK_FAIL, CaseState.IN_PROGRESS, "回头看发现问题反弹"):
+                return
+            continue
+        if step(rng.uniform(4, 72), CaseAction.CLOSE, CaseState.CLOSED, "复查合格，予以销号"):
+            case.closed_at = t
+        return
+
+
+def make_cases(count: int, level4: list[Grid], parent_of: dict[int, Grid], source_points: np.ndarray,
+               source_grid: list[int], source_category: list[str], staff_name, rng: np.random.Generator,
+               as_of: datetime) -> list[DemoCase]:
+    """``count`` cases over the year before ``as_of``, with their event histories."""
+    sources = list(SOURCE_SHARE)
+    shares = np.array(list(SOURCE_SHARE.values()))
+    # Busier in winter heating season and in spring dust: weight days by a seasonal curve.
+    days = np.arange(365)
+    created = [as_of - timedelta(days=int(d)) for d in days]
+    season = np.array([1.0 + 0.5 * np.cos((c.timetuple().tm_yday - 15) / 365 * 2 * np.pi) for c in created])
+    day_pick = rng.choice(365, size=count, p=season / season.sum())
+    starts = sorted(as_of - timedelta(days=int(d), seconds=int(rng.integers(7 * 3600, 22 * 3600)))
+                    for d in day_pick)
+    starts = [min(s, as_of - timedelta(minutes=5)) for s in starts]
+    per_day: dict[str, int] = {}
+    cases = []
+    for start in starts:
+        source = sources[rng.choice(len(sources), p=shares / shares.sum())]
+        at_source = rng.random() < 0.7
+        if at_source:
+            index = int(rng.integers(len(source_points)))
+            lon, lat = source_points[index] + rng.normal(0, 0.0003, 2)
+            grid_id = source_grid[index]
+            category = CATEGORY_BY_SOURCE_CATEGORY[source_category[index]]
+        else:
+            grid = level4[int(rng.integers(len(level4)))]
+            point = grid.boundary.representative_point()
+            lon, lat, grid_id, index = point.x, point.y, grid.id, None
+            category = ("air_smoke", "noise", "waste", "other", "air_dust")[rng.integers(5)]
+        if source == CaseSource.ALARM:
+            category = "monitoring"
+        day = start.strftime("%Y%m%d")
+        per_day[day] = per_day.get(day, 0) + 1
+        notes = NOTES[category]
+        case = DemoCase(
+            number=f"AJ{day}{per_day[day]:03d}", source=source, category=category,
+            description=notes[rng.integers(len(notes))], lon=float(lon), lat=float(lat), grid_id=grid_id,
+            source_index=index, state=CaseState.PENDING, created_at=start,
+            due_at=start + timedelta(hours=DEADLINE_HOURS[source]), closed_at=None)
+        if source == CaseSource.COMPLAINT:
+            from gis.demo.names import mobile_phone, person_name
+            case.reporter_name, case.reporter_phone = person_name(rng), mobile_phone(rng)
+        _walk(case, parent_of, staff_name, rng, as_of)
+        cases.append(case)
+    _mark_duplicates(cases, rng)
+    return cases
+
+
+def _mark_duplicates(cases: list[DemoCase], rng) -> None:
+    """A few complaints repeat an earlier open one at the same place (重复件)."""
+    by_source: dict[int, int] = {}
+    for i, case in enumerate(cases):
+        earlier = by_source.get(case.source_index) if case.source_index is not None else None
+        if earlier is not None and case.source == CaseSource.COMPLAINT and rng.random() < 0.3 \
+                and len(case.events) > 1 and case.events[1]["at"] - cases[earlier].created_at < timedelta(days=3):
+            first = case.events[0]
+            case.events = [first, {**first, "at": first["at"] + timedelta(minutes=20), "action": str(CaseAction.DUPLICATE),
+                                   "from_state": str(CaseState.PENDING), "to_state": str(CaseState.DUPLICATE),
+                                   "note": f"与{cases[earlier].number}重复"}]
+            case.state, case.duplicate_of, case.closed_at = CaseState.DUPLICATE, earlier, None
+        if case.source_index is not None:
+            by_source[case.source_index] = i
+
+
+# Hourly concentration models for the recent readings (µg/m³; CO mg/m³): (base, daily swing, noise).
+AIR_POLLUTANTS = {"a34004": (45, 20, 12), "a34002": (85, 30, 20), "a21026": (18, 6, 5), "a21004": (32, 15, 8),
+                  "a05024": (70, 45, 15), "a21005": (0.9, 0.3, 0.2)}
+WATER_POLLUTANTS = {"w01018": (18, 3, 4), "w21003": (0.6, 0.2, 0.2)}
+OUTLET_POLLUTANTS = {"a21026": (25, 5, 8), "a21002": (60, 10, 15), "a34013": (6, 2, 2)}
+ALARM_THRESHOLDS = {StationKind.AIR: ("a34004", 115.0), StationKind.OUTLET: ("a21026", 35.0),
+                    StationKind.WATER: ("w01018", 30.0)}
+
+
+def make_readings(stations: list[DemoStation], station_ids: list[int], hours: int, rng,
+                  as_of: datetime) -> list[dict]:
+    """Hourly (CN 2061) averages for the last ``hours`` hours at every station."""
+    rows = []
+    end = as_of.replace(minute=0, second=0, microsecond=0)
+    for station, station_id in zip(stations, station_ids):
+        model = {StationKind.AIR: AIR_POLLUTANTS, StationKind.WATER: WATER_POLLUTANTS,
+                 StationKind.OUTLET: OUTLET_POLLUTANTS}[station.kind]
+        bias = rng.uniform(0.7, 1.4)
+        for h in range(hours):
+            at = end - timedelta(hours=hours - 1 - h)
+            phase = np.sin((at.hour - 8) / 24 * 2 * np.pi)
+            for code, (base, swing, noise) in model.items():
+                value = max(0.0, bias * (base + swing * phase) + rng.normal(0, noise))
+                rows.append({"station_id": station_id, "mn": station.mn, "cn": "2061", "data_time": at,
+                             "pollutant": code, "avg": round(value, 3), "min": round(value * 0.8, 3),
+                             "max": round(value * 1.25, 3), "rtd": None, "flag": "N", "received_at": at})
+    return rows
+
+
+def make_alarms(stations: list[DemoStation], count: int, rng, as_of: datetime) -> list[DemoAlarm]:
+    """Alarms spread over the year; older ones answered (some late), the newest still awaiting feedback."""
+    candidates = [i for i, s in enumerate(stations) if s.kind in (StationKind.AIR, StationKind.OUTLET)]
+    alarms = []
+    for _ in range(count):
+        index = candidates[int(rng.integers(len(candidates)))]
+        pollutant, threshold = ALARM_THRESHOLDS[stations[index].kind]
+        raised = as_of - timedelta(hours=float(rng.exponential(24 * 120)))
+        raised = max(raised, as_of - timedelta(days=365))
+        due = raised + timedelta(hours=24)
+        answer_after = timedelta(hours=float(rng.gamma(3.0, 5.0)))
+        if raised + answer_after > as_of:
+            status, feedback_at, feedback = AlarmStatus.AWAITING, None, ""
+        else:
+            feedback_at = raised + answer_after
+            status = AlarmStatus.ANSWERED if feedback_at <= due else AlarmStatus.LATE
+            feedback = ("现场核查：周边工地扬尘", "现场核查：企业治污设施故障已修复", "现场核查：未发现明显污染源",
+                        "现场核查：道路清扫不及时，已通知环卫")[rng.integers(4)]
+        alarms.append(DemoAlarm(index, pollutant, round(threshold * rng.uniform(1.05, 2.2), 1), threshold,
+                                raised, due, status, feedback_at, feedback))
+    alarms.sort(key=lambda a: a.raised_at)
+    return alarms
