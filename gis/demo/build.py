@@ -9,10 +9,11 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 import shapely
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from gis.demo import district, history, ledger
 from gis.domain import Grid, Person
+from gis.four_bounds import suggest_hierarchy
 from gis.storage import schema
 from gis.storage.cases import seed_case_categories
 from gis.storage.grids import insert_grids
@@ -58,6 +59,8 @@ def build_demo(store: Store, *, seed: int = 20181, force: bool = False,
     with store.engine.begin() as connection:
         say("写入网格…")
         _insert_levels(connection, levels)
+        say("推算四至…")
+        _fill_four_bounds(connection, levels)
         say("生成人员与污染源台账…")
         _fill_ledger_and_history(connection, levels, rng, as_of, say)
         put_setting(connection, "demo", {"notice": DEMO_NOTICE, "seed": seed, "as_of": as_of.isoformat()})
@@ -71,6 +74,22 @@ def _insert_levels(connection: Connection, levels: dict[int, list[district.DemoG
         for node in levels[level]:
             node.grid.parent_id = node.parent.grid.id if node.parent else None
         insert_grids(connection, [node.grid for node in levels[level]])
+
+
+def _fill_four_bounds(connection: Connection, levels: dict[int, list[district.DemoGrid]]) -> None:
+    """Public-sign 四至 from geometry; 城区 is enclosed by 泽州县, so that is what lies outside."""
+    grids = {level: [n.grid for n in nodes] for level, nodes in levels.items()}
+    bounds = suggest_hierarchy(grids, outside=district.SURROUNDING)
+    table = schema.grids
+    connection.execute(
+        table.update().where(table.c.id == bindparam("grid_id")).values(
+            east=bindparam("e"), south=bindparam("s"), west=bindparam("w"), north=bindparam("n")),
+        [{"grid_id": grid_id, "e": b.east, "s": b.south, "w": b.west, "n": b.north}
+         for grid_id, b in bounds.items()])
+    for nodes in levels.values():
+        for node in nodes:
+            b = bounds[node.grid.id]
+            node.grid.east, node.grid.south, node.grid.west, node.grid.north = b.east, b.south, b.west, b.north
 
 
 def _fill_ledger_and_history(connection: Connection, levels, rng, as_of: datetime, say) -> None:

@@ -17,6 +17,7 @@ from gis.domain import Grid
 BOUNDARY_FILE = Path(__file__).resolve().parents[2] / "resources" / "data" / "jincheng_chengqu_gcj02.geojson"
 DISTRICT_CODE = "140502"  # GB/T 2260
 DISTRICT_NAME = "晋城市城区"
+SURROUNDING = "泽州县"  # 城区 is an enclave in 泽州县: every outer edge faces it
 # Seed 001: 8 towns/streets, 146 villages/communities, about 780 fourth-level grids.
 COUNTS = (8, 146, 780)
 PLAN_DATE = date(2018, 9, 5)

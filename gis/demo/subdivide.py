@@ -476,13 +476,22 @@ def _lloyd_step(samples, labels, seeds, power, want, local):
 
 
 def _pieces_from_diagram(geom, local, origin, seeds, power):
-    """Turn a power diagram into exact pieces of ``geom``; None if a seed gets nothing."""
+    """Turn a power diagram into exact pieces of ``geom``.
+
+    Returns None when the try is unusable: a seed gets no face, or the faces do not add
+    up to the parent (only if GEOS had to fall back to snapping while noding; a fresh try
+    with other seeds is cheaper than repairing that).
+    """
     n = len(seeds)
-    edges = _diagram_edges(seeds, power, local.bounds) + origin
-    faces = _faces(geom, shapely.linestrings(edges), local, origin)
-    reps = shapely.get_coordinates(shapely.point_on_surface(faces)) - origin
-    labels = _power_labels(reps, seeds, power)
-    labels = _merge_fragments(labels, shapely.area(faces), _face_adjacency(faces))
+    edges = _diagram_edges(seeds, power, local.bounds)
+    if len(edges) == 0:
+        return None
+    faces, inner = _faces(geom, shapely.linestrings(edges + origin), local, origin)
+    areas = shapely.area(faces)
+    if abs(areas.sum() - geom.area) > 1e-9 * geom.area:
+        return None
+    labels = _power_labels(inner, seeds, power)
+    labels = _merge_fragments(labels, areas, _face_adjacency(faces))
     if len(np.unique(labels)) < n:
         return None
     return np.array([shapely.coverage_union_all(faces[labels == k]) for k in range(n)])
@@ -628,17 +637,25 @@ def _cluster(points: np.ndarray, tol: float) -> np.ndarray:
     return rep
 
 
-def _faces(geom, lines, local, origin) -> np.ndarray:
+def _faces(geom, lines, local, origin):
     """Faces of the parent's boundary noded with the diagram edges, inside the parent.
 
     ``union_all`` nodes all linework in one pass, so every face edge is shared exactly by
     the two faces beside it. The parent boundary only gains vertices where diagram edges
-    cross it (and those are rounded onto it within ~1e-10 m).
+    cross it (rounded onto it within ~1e-10 m).
+
+    Returns
+    -------
+    faces : ndarray of shapely.Polygon
+    inner : ndarray, shape (len(faces), 2)
+        A point inside each face, in local coordinates.
     """
     linework = shapely.union_all(np.concatenate([[shapely.boundary(geom)], lines]))
     faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(linework)))
     inner = shapely.get_coordinates(shapely.point_on_surface(faces)) - origin
-    return faces[shapely.contains_xy(local, inner[:, 0], inner[:, 1])]
+    # Faces of holes and of the space between islands are polygonized too: drop them.
+    keep = shapely.contains_xy(local, inner[:, 0], inner[:, 1])
+    return faces[keep], inner[keep]
 
 
 def _face_adjacency(faces) -> list[dict[int, float]]:
