@@ -33,26 +33,30 @@ class FourBounds:
         return [PREFIX[s] + getattr(self, s) for s in SECTORS]
 
 
-def _sector_lengths(grid: shapely.Geometry, edge) -> dict[str, float]:
-    """Length of ``edge`` facing each compass sector as seen from the grid's centre (local metres)."""
-    centre = grid.centroid
-    scale = np.cos(np.radians(centre.y))
-    lengths: dict[str, float] = defaultdict(float)
-    for line in shapely.get_parts(shapely.line_merge(edge) if edge.geom_type != "LineString" else edge):
-        if line.geom_type not in ("LineString", "LinearRing"):
-            continue
-        xy = shapely.get_coordinates(line)
-        dx = np.diff(xy[:, 0]) * scale
-        dy = np.diff(xy[:, 1])
-        seg = np.hypot(dx, dy)
-        mid_x = ((xy[:-1, 0] + xy[1:, 0]) / 2 - centre.x) * scale
-        mid_y = (xy[:-1, 1] + xy[1:, 1]) / 2 - centre.y
-        angle = np.degrees(np.arctan2(mid_y, mid_x)) % 360  # 0 = east, counter-clockwise
-        index = (((angle + 45) % 360) // 90).astype(int)  # 0 east, 1 north, 2 west, 3 south
-        for i, name in ((0, "east"), (1, "north"), (2, "west"), (3, "south")):
-            lengths[name] += float(seg[index == i].sum())
-    return lengths
+def _facing_segments(polygon: shapely.Geometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Midpoints, lengths (local metres) and facing sector of every boundary segment.
 
+    A segment faces where its outward normal points — so the whole east side of a tall,
+    narrow grid counts as east, which the direction from the centre would not give.
+    """
+    oriented = shapely.orient_polygons(polygon)  # exteriors counter-clockwise, holes clockwise
+    scale = np.cos(np.radians(polygon.centroid.y))
+    mids, lengths, sectors = [], [], []
+    for part in shapely.get_parts(oriented):
+        for ring in [part.exterior, *part.interiors]:
+            xy = shapely.get_coordinates(ring)
+            dx = np.diff(xy[:, 0]) * scale
+            dy = np.diff(xy[:, 1])
+            # Outward normal of a counter-clockwise ring is (dy, -dx); the same holds for holes.
+            angle = np.degrees(np.arctan2(-dx, dy)) % 360  # 0 = east, counter-clockwise
+            mids.append((xy[:-1] + xy[1:]) / 2)
+            lengths.append(np.hypot(dx, dy))
+            sectors.append((((angle + 45) % 360) // 90).astype(int))  # 0 east, 1 north, 2 west, 3 south
+    return np.concatenate(mids), np.concatenate(lengths), np.concatenate(sectors)
+
+
+_SECTOR_OF_INDEX = ("east", "north", "west", "south")
+_TOUCH = 1e-9  # degrees: shared edges are vertex-identical, so midpoints lie on both boundaries
 
 
 def suggest_four_bounds(grids: Sequence[Grid], *, outside: str = "") -> dict[int, FourBounds]:
@@ -70,27 +74,22 @@ def suggest_four_bounds(grids: Sequence[Grid], *, outside: str = "") -> dict[int
     dict
         grid id → FourBounds, names of the longest-shared neighbours first.
     """
-    polygons = [g.boundary for g in grids]
-    tree = shapely.STRtree(polygons)
+    boundaries = [g.boundary.boundary for g in grids]
+    tree = shapely.STRtree(boundaries)
     result = {}
-    for grid in grids:
+    for index, grid in enumerate(grids):
+        mids, lengths, sectors = _facing_segments(grid.boundary)
+        points = shapely.points(mids)
+        owner = np.full(len(points), -1)
+        hits = tree.query(points, predicate="dwithin", distance=_TOUCH)
+        for point_index, grid_index in hits.T:
+            if grid_index != index:
+                owner[point_index] = grid_index
         votes: dict[str, dict[str, float]] = {s: defaultdict(float) for s in SECTORS}
-        ring = grid.boundary.boundary
-        touched = []
-        for j in tree.query(grid.boundary, predicate="intersects"):
-            other = grids[int(j)]
-            if other.id == grid.id:
-                continue
-            shared = ring.intersection(other.boundary.boundary)
-            if shared.is_empty or shared.length == 0:
-                continue
-            touched.append(shared)
-            for sector, length in _sector_lengths(grid.boundary, shared).items():
-                votes[sector][other.name] += length
-        rest = ring.difference(shapely.union_all(touched)) if touched else ring
-        if outside and not rest.is_empty:
-            for sector, length in _sector_lengths(grid.boundary, rest).items():
-                votes[sector][outside] += length
+        for neighbour, length, sector in zip(owner, lengths, sectors):
+            name = grids[neighbour].name if neighbour >= 0 else outside
+            if name:
+                votes[_SECTOR_OF_INDEX[sector]][name] += float(length)
         result[grid.id] = FourBounds(**{s: _names(votes[s]) for s in SECTORS})
     return result
 

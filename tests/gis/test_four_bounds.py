@@ -20,6 +20,8 @@ def test_two_by_two_block_names_each_neighbour_once_and_the_outside():
 
 def test_long_side_shared_by_two_neighbours_lists_the_longer_first_and_drops_corner_touches():
     big = _grid(1, "大村", 0, 0, w=0.01, h=0.03)
+    # A valid coverage: the east side carries the vertex where its two neighbours meet.
+    big.boundary = shapely.Polygon([(112.8, 35.5), (112.81, 35.5), (112.81, 35.51), (112.81, 35.53), (112.8, 35.53)])
     north_east = _grid(2, "长邻村", 0.01, 0.01, h=0.02)
     south_east = _grid(3, "短邻村", 0.01, 0.0, h=0.01)
     corner = _grid(4, "角村", 0.01, 0.03)  # touches 大村 only at a point
