@@ -1,0 +1,372 @@
+"""The main window: map in the centre, grid tree left, grid info right, cases below.
+
+It takes an open ``Store`` and owns nothing else: the workspace is read by a
+loader thread, the widgets are views over what it returns, and the only query on
+the GUI thread is the small staff look-up for the selected grid.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+from pathlib import Path
+
+from PySide6.QtCore import QModelIndex, QSettings, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView, QDockWidget, QFileDialog, QHeaderView, QLabel, QLineEdit, QMainWindow, QMessageBox,
+    QTableView, QTreeView, QVBoxLayout, QWidget,
+)
+
+from desktop.widgets.case_table import CaseTableModel, case_sort_proxy
+from desktop.widgets.grid_info import GridInfoPanel
+from desktop.widgets.grid_tree import GridTreeModel
+from desktop.widgets.map_canvas import MapCanvas, format_lonlat, format_scale
+from desktop.widgets.map_layers import HighlightLayer, PointLayer
+from desktop.workspace_loader import WorkspaceData, WorkspaceLoadThread
+from gis.storage.store import Store, StoreError, open_store
+
+DEMO_BANNER = "演示数据：晋城市城区边界为真实数据，其下各级网格划分、人员、污染源与案件均为虚构"
+LAST_WORKSPACE_KEY = "workspace/last"
+LOADING_TEXT = "正在加载…"
+EMPTY_TEXT = "此工作空间还没有网格。\n可用 envgrid import-grids 导入网格边界。"
+
+
+def app_settings() -> QSettings:
+    return QSettings("EnvGrid", "EnvGrid")
+
+
+class MainWindow(QMainWindow):
+    dataLoaded = Signal()
+    mapReady = Signal()      # the first map image after the data arrived
+    loadFailed = Signal(str)
+
+    def __init__(self, store: Store, *, remember: bool = True, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.store = store
+        self.data: WorkspaceData | None = None
+        self._remember = remember
+        self._awaiting_map = False
+        self._loader: WorkspaceLoadThread | None = None
+        self.setObjectName("EnvGridMainWindow")
+
+        self.canvas = MapCanvas()
+        self.banner = QLabel(DEMO_BANNER)
+        self.banner.setObjectName("demoBanner")
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("QLabel#demoBanner { background: #fff3cd; color: #7a4f01; padding: 5px 10px;"
+                                  " border-bottom: 1px solid #e0c068; font-weight: bold; }")
+        self.banner.hide()
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.canvas, 1)
+        self.setCentralWidget(central)
+
+        self._build_grid_dock()
+        self._build_info_dock()
+        self._build_case_dock()
+        self._build_status_bar()
+        self._build_actions()
+        self.canvas.cursorMoved.connect(lambda lon, lat: self.cursor_label.setText(format_lonlat(lon, lat)))
+        self.canvas.scaleChanged.connect(lambda n: self.scale_label.setText(format_scale(n)))
+        self.canvas.renderFinished.connect(self._on_render_finished)
+        self.canvas.clicked.connect(self._select_grid_at)
+
+        self.resize(1400, 900)
+        self.resizeDocks([self.grid_dock, self.info_dock], [300, 280], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.case_dock], [220], Qt.Orientation.Vertical)
+        if remember:
+            self._restore_settings()
+        self.load()
+
+    # -- construction ---------------------------------------------------------------
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)  # saveState() needs names
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_grid_dock(self) -> None:
+        self.grid_model = GridTreeModel(parent=self)
+        self.grid_proxy = QSortFilterProxyModel(self)
+        self.grid_proxy.setSourceModel(self.grid_model)
+        self.grid_proxy.setRecursiveFilteringEnabled(True)  # a matching village keeps its town visible
+        self.grid_proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.grid_search = QLineEdit()
+        self.grid_search.setPlaceholderText("搜索网格名称或编码")
+        self.grid_search.setClearButtonEnabled(True)
+        self.grid_search.textChanged.connect(self._filter_grids)
+        self.grid_view = QTreeView()
+        self.grid_view.setModel(self.grid_proxy)
+        self.grid_view.setUniformRowHeights(True)
+        self.grid_view.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.grid_view.header().setStretchLastSection(False)
+        self.grid_view.selectionModel().currentChanged.connect(self._on_grid_current_changed)
+        panel = QWidget()
+        box = QVBoxLayout(panel)
+        box.setContentsMargins(4, 4, 4, 4)
+        box.addWidget(self.grid_search)
+        box.addWidget(self.grid_view)
+        panel.setMinimumWidth(240)
+        self.grid_dock = self._dock("网格目录", "gridDock", panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+
+    def _build_info_dock(self) -> None:
+        self.info_panel = GridInfoPanel()
+        self.legend = QLabel()
+        self.legend.setWordWrap(True)
+        self.legend.setMargin(8)
+        panel = QWidget()
+        box = QVBoxLayout(panel)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.info_panel, 1)
+        box.addWidget(self.legend)
+        panel.setMinimumWidth(260)
+        self.info_dock = self._dock("网格信息", "infoDock", panel, Qt.DockWidgetArea.RightDockWidgetArea)
+
+    def _build_case_dock(self) -> None:
+        self.case_model = CaseTableModel(parent=self)
+        self.case_proxy = case_sort_proxy(self.case_model, self)
+        self.case_view = QTableView()
+        self.case_view.setModel(self.case_proxy)
+        self.case_view.setSortingEnabled(True)
+        self.case_view.sortByColumn(5, Qt.SortOrder.DescendingOrder)
+        self.case_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.case_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.case_view.setAlternatingRowColors(True)
+        self.case_view.verticalHeader().setVisible(False)
+        self.case_view.horizontalHeader().setStretchLastSection(True)
+        self.case_view.doubleClicked.connect(self._on_case_double_clicked)
+        self.case_dock = self._dock("案件列表", "caseDock", self.case_view, Qt.DockWidgetArea.BottomDockWidgetArea)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.workspace_label = QLabel()
+        self.counts_label = QLabel()
+        self.cursor_label = QLabel(format_lonlat(0, 0).replace("0.00000", "—"))
+        self.scale_label = QLabel(format_scale(float("nan")))
+        # All permanent: showMessage() would hide ordinary status widgets while a message is up.
+        for label in (self.workspace_label, self.counts_label, self.cursor_label, self.scale_label):
+            bar.addPermanentWidget(label)
+
+    def _build_actions(self) -> None:
+        file_menu = self.menuBar().addMenu("文件(&F)")
+        open_action = file_menu.addAction("打开工作空间…", self._open_workspace_dialog)
+        open_action.setShortcut(QKeySequence.StandardKey.Open)
+        file_menu.addSeparator()
+        file_menu.addAction("退出", QKeySequence.StandardKey.Quit, self.close)
+        view_menu = self.menuBar().addMenu("视图(&V)")
+        toolbar = self.addToolBar("地图")
+        toolbar.setObjectName("mapToolBar")
+        for text, keys, slot in (("全图", "Home", self.canvas.zoom_to_full),
+                                 ("放大", "+", lambda: self.canvas.zoom_by(2.0)),
+                                 ("缩小", "-", lambda: self.canvas.zoom_by(0.5))):
+            action = QAction(text, self)
+            action.setShortcut(QKeySequence(keys))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.canvas.addAction(action)  # keys act on the map, not while typing in the search box
+            action.triggered.connect(slot)
+            view_menu.addAction(action)
+            toolbar.addAction(action)
+        view_menu.addSeparator()
+        self.layer_menu = view_menu.addMenu("图层")
+        view_menu.addSeparator()
+        for dock in (self.grid_dock, self.info_dock, self.case_dock):
+            view_menu.addAction(dock.toggleViewAction())
+        help_menu = self.menuBar().addMenu("帮助(&H)")
+        help_menu.addAction("关于 EnvGrid", self._about)
+
+    # -- loading --------------------------------------------------------------------
+    def load(self) -> None:
+        """(Re)read the workspace in a worker thread; the UI says 正在加载… meanwhile."""
+        name = self.workspace_name()
+        self.workspace_label.setText(f"工作空间：{name}")
+        self.workspace_label.setToolTip(self.store.display_name)
+        self.setWindowTitle(f"EnvGrid 网格化环境监管 — {name}")
+        self.canvas.set_message(LOADING_TEXT)
+        self.statusBar().showMessage(LOADING_TEXT)
+        self._loader = WorkspaceLoadThread(self.store, self)
+        self._loader.loaded.connect(self._on_loaded)
+        self._loader.failed.connect(self._on_load_failed)
+        self._loader.start()
+
+    def workspace_name(self) -> str:
+        """The file name of a SQLite workspace, else the URL without password."""
+        if self.store.url.get_backend_name() == "sqlite" and self.store.url.database:
+            return Path(self.store.url.database).name
+        return self.store.display_name
+
+    @property
+    def is_loaded(self) -> bool:
+        return self.data is not None
+
+    def _on_loaded(self, data: WorkspaceData) -> None:
+        self.data = data
+        self.grid_model.set_grids(data.grids)
+        self.grid_view.expandToDepth(0)
+        self.case_model.set_cases(data.cases, now=datetime.now())
+        self.case_view.resizeColumnsToContents()
+        self.banner.setVisible(data.demo)
+        if data.demo:
+            self.setWindowTitle(self.windowTitle() + "（演示数据）")
+        self.counts_label.setText(f"网格 {len(data.grids):,} · 污染源 {len(data.sources):,} · "
+                                  f"案件 {len(data.cases):,}（未办结 {data.open_cases:,}）")
+        self._fill_layer_menu(data)
+        self.canvas.set_message("" if data.grids else EMPTY_TEXT)
+        self.statusBar().showMessage(f"已加载（{data.seconds:.1f} 秒）", 5000)
+        self._awaiting_map = True
+        self.canvas.set_layers(data.layers, zoom_to_full=True)
+        self.dataLoaded.emit()
+
+    def _on_load_failed(self, message: str) -> None:
+        self.canvas.set_message("加载失败")
+        self.statusBar().showMessage(f"加载失败：{message}")
+        self.loadFailed.emit(message)
+
+    def _on_render_finished(self) -> None:
+        if self._awaiting_map:
+            self._awaiting_map = False
+            self.mapReady.emit()
+
+    def _fill_layer_menu(self, data: WorkspaceData) -> None:
+        self.layer_menu.clear()
+        for layer in reversed(data.layers):  # top layer first, as layer panels list them
+            count = f"（{len(layer):,}）" if isinstance(layer, PointLayer) else ""
+            action = self.layer_menu.addAction(layer.title + count)
+            action.setCheckable(True)
+            action.setChecked(self.canvas.is_layer_visible(layer.key))
+            action.toggled.connect(lambda on, key=layer.key: self.canvas.set_layer_visible(key, on))
+        self.legend.setText(self._legend_html(data))
+
+    @staticmethod
+    def _legend_html(data: WorkspaceData) -> str:
+        parts = []
+        for layer in reversed(data.layers):
+            if isinstance(layer, PointLayer) and len(layer):
+                used = set(layer.classes.tolist())
+                items = [f"<span style='color:rgb({r},{g},{b})'>●</span> {escape(name)}"
+                         for i, (name, (r, g, b, _a)) in enumerate(layer.palette) if i in used]
+                rows = "".join(f"<tr><td>{items[i]}</td><td>{items[i + 1] if i + 1 < len(items) else ''}</td></tr>"
+                               for i in range(0, len(items), 2))
+                parts.append(f"<tr><td colspan=2><b>{escape(layer.title)}</b></td></tr>{rows}")
+        return f"<b>图例</b><table cellspacing=2>{''.join(parts)}</table>" if parts else ""
+
+    # -- selection ------------------------------------------------------------------
+    def _filter_grids(self, text: str) -> None:
+        self.grid_proxy.setFilterFixedString(text.strip())
+        if text.strip():
+            self.grid_view.expandAll()
+
+    def _on_grid_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        grid = self.grid_model.grid_at(self.grid_proxy.mapToSource(current))
+        if grid is not None:
+            self.show_grid(grid.id)
+
+    def select_grid(self, grid_id: int) -> None:
+        """Select in the tree (which highlights, zooms and fills the info panel)."""
+        source = self.grid_model.index_for_grid(grid_id)
+        index = self.grid_proxy.mapFromSource(source)
+        if not index.isValid():
+            self.grid_search.clear()
+            index = self.grid_proxy.mapFromSource(source)
+        self.grid_view.scrollTo(index)
+        self.grid_view.setCurrentIndex(index)
+
+    def show_grid(self, grid_id: int, *, zoom: bool = True) -> None:
+        from gis.storage.people import current_staff
+
+        grid = self.data.grid(grid_id) if self.data else None
+        if grid is None:
+            return
+        self.canvas.set_highlight(HighlightLayer(grid.boundary))
+        if zoom:
+            min_lon, min_lat, max_lon, max_lat = grid.boundary.bounds
+            if max_lon - min_lon < 1e-6 and max_lat - min_lat < 1e-6:
+                self.canvas.zoom_to_point(min_lon, min_lat, 2000)
+            else:
+                self.canvas.zoom_to_bbox(grid.boundary.bounds)
+        try:
+            with self.store.engine.connect() as connection:
+                staff = current_staff(connection, [grid_id]).get(grid_id, [])
+        except Exception as exc:  # the panel still shows the grid itself
+            staff = []
+            self.statusBar().showMessage(f"读取责任人失败：{exc}", 8000)
+        parent = self.data.grid(grid.parent_id) if grid.parent_id else None
+        self.info_panel.show_grid(grid, staff, parent.name if parent else "")
+
+    def _select_grid_at(self, lon: float, lat: float) -> None:
+        from gis.storage.grids import lowest_grid_at
+
+        if self.data is None:
+            return
+        shown = {layer.level for layer in self.canvas.layers()
+                 if getattr(layer, "level", None) and self.canvas.is_layer_visible(layer.key)
+                 and layer.visible_at(self.canvas.viewport())}
+        grid = lowest_grid_at(lon, lat, [g for g in self.data.grids if g.level in shown])
+        if grid is not None:
+            source = self.grid_model.index_for_grid(grid.id)
+            self.grid_view.selectionModel().blockSignals(True)  # no zoom: the user is looking here
+            self.grid_view.setCurrentIndex(self.grid_proxy.mapFromSource(source))
+            self.grid_view.selectionModel().blockSignals(False)
+            self.grid_view.scrollTo(self.grid_proxy.mapFromSource(source))
+            self.show_grid(grid.id, zoom=False)
+
+    def _on_case_double_clicked(self, index: QModelIndex) -> None:
+        case = self.case_model.case_at(self.case_proxy.mapToSource(index).row())
+        if case.lon is None or case.lat is None:
+            self.statusBar().showMessage(f"案件 {case.number} 没有位置", 5000)
+            return
+        self.canvas.zoom_to_point(case.lon, case.lat, 4000)
+        self.statusBar().showMessage(f"案件 {case.number}：{case.category}，{case.state}", 8000)
+
+    # -- workspace, settings --------------------------------------------------------
+    def _open_workspace_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "打开工作空间", "", "EnvGrid 工作空间 (*.sqlite *.db);;所有文件 (*)")
+        if path:
+            self.open_workspace(path)
+
+    def open_workspace(self, db: str) -> None:
+        try:
+            store = open_store(db)
+        except StoreError as exc:
+            QMessageBox.warning(self, "无法打开工作空间", str(exc))
+            return
+        if self._loader is not None:
+            self._loader.wait()
+        self.canvas.set_highlight(None)
+        self.info_panel.clear()
+        self.store.close()
+        self.store = store
+        self.data = None
+        self.load()
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "关于 EnvGrid", "EnvGrid 网格化环境监管桌面端\n网格、污染源台账与案件的一张图。")
+
+    def _restore_settings(self) -> None:
+        settings = app_settings()
+        geometry = settings.value("mainWindow/geometry")
+        state = settings.value("mainWindow/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+    def save_settings(self) -> None:
+        settings = app_settings()
+        settings.setValue("mainWindow/geometry", self.saveGeometry())
+        settings.setValue("mainWindow/state", self.saveState())
+        if self.store.url.password is None:  # never write a password into the settings file
+            settings.setValue(LAST_WORKSPACE_KEY, self.store.url.render_as_string(hide_password=False))
+
+    def closeEvent(self, event) -> None:
+        if self._remember:
+            self.save_settings()
+        self.canvas.shutdown()
+        if self._loader is not None:
+            self._loader.wait()
+        super().closeEvent(event)

@@ -1,0 +1,1 @@
+"""Widgets and Qt item models of the main window."""

@@ -1,0 +1,75 @@
+"""The off-thread half of the canvas: paint a frozen view into a QImage.
+
+Like QGIS' QgsMapRendererJob: the job owns copies of everything it reads (the
+viewport value and a tuple of immutable layers), paints into a QImage (allowed
+outside the GUI thread, unlike QPixmap), and reports through a queued signal. A
+newer request sets the older job's cancel flag; layers look at it between
+features, and a result that arrives anyway is ignored by job id.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+
+from PySide6.QtCore import QObject, QRunnable, Signal
+from PySide6.QtGui import QColor, QImage, QPainter
+
+from desktop.widgets.map_layers import MapLayer, RenderContext
+from desktop.widgets.map_viewport import MapViewport
+
+log = logging.getLogger(__name__)
+
+
+class RenderSignals(QObject):
+    """Lives in the GUI thread; emitting from the worker queues the call there."""
+
+    finished = Signal(int, QImage, object)  # job id, image, the MapViewport it shows
+    failed = Signal(int, str)
+
+
+class MapRenderJob(QRunnable):
+    def __init__(self, job_id: int, viewport: MapViewport, layers: tuple[MapLayer, ...],
+                 background: QColor, signals: RenderSignals):
+        super().__init__()
+        self.job_id = job_id
+        self.viewport = viewport
+        self.layers = layers
+        self.background = QColor(background)
+        self.signals = signals  # a Python reference keeps it alive until the job ends
+        self.cancel_flag = threading.Event()
+
+    def cancel(self) -> None:
+        self.cancel_flag.set()
+
+    def run(self) -> None:
+        try:
+            image = self.render()
+        except Exception:  # a broken layer must not leave the canvas waiting forever
+            log.exception("map render job %s failed", self.job_id)
+            self.signals.failed.emit(self.job_id, traceback.format_exc(limit=3))
+            return
+        if image is not None:
+            self.signals.finished.emit(self.job_id, image, self.viewport)
+
+    def render(self) -> QImage | None:
+        """Paint all layers; ``None`` when cancelled part-way."""
+        vp = self.viewport
+        image = QImage(max(1, round(vp.width * vp.dpr)), max(1, round(vp.height * vp.dpr)),
+                       QImage.Format.Format_ARGB32_Premultiplied)
+        image.setDevicePixelRatio(vp.dpr)
+        image.fill(self.background)
+        ctx = RenderContext(vp, self.cancel_flag)
+        painter = QPainter(image)
+        try:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+            for layer in self.layers:
+                if ctx.cancelled:
+                    break
+                painter.save()
+                layer.paint(painter, ctx)
+                painter.restore()
+        finally:
+            painter.end()
+        return None if ctx.cancelled else image

@@ -1,0 +1,60 @@
+"""EnvGrid composition root: ``envgrid`` opens the window, ``envgrid COMMAND`` runs a command.
+
+The window needs only ``--db`` (or nothing: the last workspace, else the demo);
+anything else goes to ``gis.cli`` with the desktop commands added. argparse would
+reject a bare ``envgrid`` ("required sub-command"), so argv is looked at first.
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+_NOT_A_WINDOW = object()
+
+
+def _window_db(argv: list[str]):
+    """The ``--db`` value when argv asks for the window (None: not given), else a sentinel."""
+    if not argv:
+        return None
+    if len(argv) == 2 and argv[0] == "--db":
+        return argv[1]
+    if len(argv) == 1 and argv[0].startswith("--db="):
+        return argv[0].split("=", 1)[1]
+    return _NOT_A_WINDOW
+
+
+def run_window(db: str | None) -> int:
+    from desktop.app import create_application, prepare_workspace, report_startup_time
+    from desktop.main_window import MainWindow
+    from gis.storage.store import StoreError
+    from PySide6.QtWidgets import QMessageBox
+
+    app = create_application(sys.argv[:1])
+    try:
+        store = prepare_workspace(db, use_last=db is None)
+    except (StoreError, RuntimeError) as exc:
+        print(f"envgrid: {exc}", file=sys.stderr)
+        QMessageBox.critical(None, "EnvGrid 无法启动", f"无法打开工作空间：\n{exc}")
+        return 2
+    window = MainWindow(store)
+    window.mapReady.connect(report_startup_time)
+    window.show()
+    try:
+        return app.exec()
+    finally:
+        window.store.close()  # the window may have switched workspaces
+
+
+def cli(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    db = _window_db(args)
+    if db is not _NOT_A_WINDOW:
+        return run_window(db)
+    from desktop.commands import register_desktop_commands
+    from gis.cli import main
+
+    return main(args, extra=[register_desktop_commands])
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
