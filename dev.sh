@@ -26,11 +26,25 @@ install() {
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".$1"
 }
 
+# Qt's X11 plugin needs a few xcb libraries that a minimal Debian/Ubuntu desktop may lack.
+ensure_qt_x11_libs() {
+    [ "$(uname -s)" = Linux ] && [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] || return 0
+    plugin=$(ls .venv/lib/python3*/site-packages/PySide6/Qt/plugins/platforms/libqxcb.so 2>/dev/null | head -n 1)
+    [ -n "$plugin" ] && ldd "$plugin" | grep -q "not found" || return 0
+    packages="libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-xinerama0 libxcb-randr0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 fonts-noto-cjk"
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $packages >/dev/null
+    else
+        echo "Qt needs system libraries: sudo apt-get install $packages" >&2
+    fi
+}
+
 command=${1:-}
 [ $# -gt 0 ] && shift
 case "$command" in
     app)
         install ""
+        ensure_qt_x11_libs
         exec .venv/bin/python main.py "$@" ;;
     test)
         install "[test]"
