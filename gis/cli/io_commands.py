@@ -77,7 +77,7 @@ def run_export_grids(args) -> int:
     from gis.io.grids_io import ExportError, export_grids
     from gis.storage.store import open_store
 
-    store = open_store(args.db)
+    store = open_store(args.db, create=False)
     try:
         count = export_grids(store, args.out, level=args.level, warn=_warn("export-grids"))
     except ExportError as exc:

@@ -41,7 +41,7 @@ def run_info(args) -> int:
     from gis.storage.info import workspace_info
     from gis.storage.store import open_store
 
-    store = open_store(args.db)
+    store = open_store(args.db, create=False)
     try:
         with store.engine.connect() as connection:
             info = workspace_info(connection)

@@ -104,8 +104,11 @@ class Store:
         self.engine.dispose()
 
 
-def open_store(db: str | Path | URL | None = None, *, migrate: bool = True) -> Store:
+def open_store(db: str | Path | URL | None = None, *, migrate: bool = True, create: bool = True) -> Store:
     """Open (and create or migrate) the workspace at ``db``.
+
+    With ``create=False`` a SQLite file that does not exist is an error instead of a new,
+    empty workspace — what read-only commands want when a path is mistyped.
 
     Raises
     ------
@@ -113,6 +116,8 @@ def open_store(db: str | Path | URL | None = None, *, migrate: bool = True) -> S
         The server is unreachable, or the database was written by a newer EnvGrid.
     """
     url = db if isinstance(db, URL) else resolve_db_url(db)
+    if not create and url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+        raise StoreError(f"no workspace at {url.database}")
     engine = create_store_engine(url)
     try:
         with engine.begin() as connection:

@@ -114,3 +114,12 @@ def test_db_argument_resolution(tmp_path):
 def test_unreachable_server_gives_one_clear_error():
     with pytest.raises(StoreError, match="cannot open workspace postgresql\\+psycopg://nobody@127.0.0.1:1/x"):
         open_store("postgresql://nobody@127.0.0.1:1/x")
+
+
+def test_read_only_commands_do_not_create_a_workspace_at_a_mistyped_path(tmp_path, capsys):
+    from gis.cli import main
+
+    missing = tmp_path / "typo.sqlite"
+    assert main(["info", "--db", str(missing), "--json"]) == 2
+    assert f"no workspace at {missing}" in capsys.readouterr().err
+    assert not missing.exists()
