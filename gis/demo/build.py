@@ -19,6 +19,7 @@ from gis.storage.cases import seed_case_categories
 from gis.storage.grids import insert_grids
 from gis.storage.info import put_setting, workspace_info
 from gis.storage.people import insert_assignments, insert_people
+from gis.storage.rows import insert_returning_ids
 from gis.storage.sources import insert_sources, seed_source_categories
 from gis.storage.store import Store, wipe_workspace
 
@@ -164,8 +165,7 @@ def _insert_stations(connection: Connection, stations, sources) -> list[int]:
              "lon": s.lon, "lat": s.lat, "grid_id": s.grid_id, "active": True, "created_at": now,
              "source_id": sources[s.source_index].id if s.source_index is not None else None}
             for s in stations]
-    result = connection.execute(schema.stations.insert().returning(schema.stations.c.id, sort_by_parameter_order=True), rows)
-    return [r.id for r in result]
+    return insert_returning_ids(connection, schema.stations, rows)
 
 
 def _insert_cases(connection: Connection, cases, sources, category_ids) -> list[int]:
@@ -176,8 +176,7 @@ def _insert_cases(connection: Connection, cases, sources, category_ids) -> list[
              "state": str(c.state), "reporter_name": c.reporter_name, "reporter_phone": c.reporter_phone,
              "duplicate_of": None, "created_at": c.created_at, "due_at": c.due_at, "closed_at": c.closed_at,
              "version": 1} for c in cases]
-    result = connection.execute(schema.cases.insert().returning(schema.cases.c.id, sort_by_parameter_order=True), rows)
-    ids = [r.id for r in result]
+    ids = insert_returning_ids(connection, schema.cases, rows)
     duplicates = [(ids[i], ids[c.duplicate_of]) for i, c in enumerate(cases) if c.duplicate_of is not None]
     for case_id, original in duplicates:
         connection.execute(schema.cases.update().where(schema.cases.c.id == case_id).values(duplicate_of=original))

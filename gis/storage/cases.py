@@ -4,18 +4,13 @@ from __future__ import annotations
 from sqlalchemy import Connection, select
 
 from gis.domain import CASE_CATEGORIES, CaseSummary
+from gis.storage.rows import seed_code_list
 from gis.storage.schema import case_categories, cases, grids
 
 
 def seed_case_categories(connection: Connection) -> dict[str, int]:
     """Insert the default case categories (always including 其他) if none exist."""
-    existing = dict(connection.execute(select(case_categories.c.code, case_categories.c.id)).all())
-    if not existing:
-        connection.execute(case_categories.insert(), [
-            {"code": code, "name": name, "sort_order": i, "active": True}
-            for i, (code, name) in enumerate(CASE_CATEGORIES)])
-        existing = dict(connection.execute(select(case_categories.c.code, case_categories.c.id)).all())
-    return existing
+    return seed_code_list(connection, case_categories, CASE_CATEGORIES)
 
 
 def read_case_summaries(connection: Connection, *, limit: int | None = None,

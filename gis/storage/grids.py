@@ -9,6 +9,7 @@ from sqlalchemy import Connection, func, select
 
 from gis.crs import geodesic_area_m2
 from gis.domain import Grid
+from gis.storage.rows import insert_returning_ids
 from gis.storage.schema import grids as T
 
 _FIELDS = ("id", "code", "name", "level", "parent_id", "boundary", "area_m2", "east", "south", "west",
@@ -34,11 +35,7 @@ def insert_grids(connection: Connection, new: Sequence[Grid]) -> list[int]:
     level by level. The caller owns the transaction.
     """
     now = datetime.now()
-    rows = [_row(g, now) for g in new]
-    if not rows:
-        return []
-    result = connection.execute(T.insert().returning(T.c.id, sort_by_parameter_order=True), rows)
-    ids = [r.id for r in result]
+    ids = insert_returning_ids(connection, T, [_row(g, now) for g in new])
     for grid, grid_id in zip(new, ids):
         grid.id = grid_id
     return ids

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import Connection, or_, select
 
 from gis.domain import Assignment, Person, Role
+from gis.storage.rows import insert_returning_ids
 from gis.storage.schema import assignments, people
 
 
@@ -15,10 +16,7 @@ def insert_people(connection: Connection, new: Sequence[Person]) -> list[int]:
     now = datetime.now()
     rows = [{"name": p.name, "phone": p.phone, "unit": p.unit, "title": p.title, "created_at": now}
             for p in new]
-    if not rows:
-        return []
-    result = connection.execute(people.insert().returning(people.c.id, sort_by_parameter_order=True), rows)
-    ids = [r.id for r in result]
+    ids = insert_returning_ids(connection, people, rows)
     for person, person_id in zip(new, ids):
         person.id = person_id
     return ids

@@ -9,6 +9,7 @@ import shapely
 from sqlalchemy import Connection, select
 
 from gis.domain import SOURCE_CATEGORIES, SourceStatus
+from gis.storage.rows import seed_code_list
 from gis.storage.schema import pollution_sources as T, source_categories
 
 
@@ -31,13 +32,7 @@ class PollutionSource:
 
 def seed_source_categories(connection: Connection) -> dict[str, int]:
     """Insert the seeds' categories if the list is empty; return code → id."""
-    existing = dict(connection.execute(select(source_categories.c.code, source_categories.c.id)).all())
-    if not existing:
-        connection.execute(source_categories.insert(), [
-            {"code": code, "name": name, "sort_order": i, "active": True}
-            for i, (code, name) in enumerate(SOURCE_CATEGORIES)])
-        existing = dict(connection.execute(select(source_categories.c.code, source_categories.c.id)).all())
-    return existing
+    return seed_code_list(connection, source_categories, SOURCE_CATEGORIES)
 
 
 def read_source_categories(connection: Connection) -> list[tuple[int, str, str]]:
