@@ -75,7 +75,8 @@ class CaseAction(StrEnum):
     FALSE_REPORT = "误报"
     DUPLICATE = "重复"
     REMIND = "督办"
-    NOTE = "备注"
+    NOTE = "备注"  # internal: only staff see it
+    FEEDBACK = "反馈"  # to the reporter: part of the trail a 12369 caller is told
 
 
 class AlarmStatus(StrEnum):

@@ -247,6 +247,34 @@ audit_log = Table(
     Index(None, "at"),
 )
 
-APPEND_ONLY_TABLES = ("case_events", "audit_log")
+# How long a case may take, per source and optionally per category (category NULL: the source's
+# default). Exactly one of ``hours`` (calendar time) and ``workdays`` (counted on work_calendar).
+deadline_rules = Table(
+    "deadline_rules", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", String(20), nullable=False),
+    Column("category_id", Integer, ForeignKey("case_categories.id", ondelete="CASCADE")),
+    Column("hours", Integer),
+    Column("workdays", Integer),
+    CheckConstraint("(hours IS NULL) <> (workdays IS NULL)", name="one_unit"),
+    CheckConstraint("hours IS NULL OR hours > 0", name="hours_positive"),
+    CheckConstraint("workdays IS NULL OR workdays > 0", name="workdays_positive"),
+    UniqueConstraint("source", "category_id"),
+)
+
+# Exceptions to "Monday to Friday": public holidays (is_workday false) and 调休 make-up
+# working days on a weekend (is_workday true).
+work_calendar = Table(
+    "work_calendar", metadata,
+    Column("day", Date, primary_key=True),
+    Column("is_workday", Boolean, nullable=False),
+    Column("name", String(40), nullable=False, default=""),
+)
+
+# For duplicate suggestions (same category, recent) and the overdue list.
+Index(None, cases.c.category_id, cases.c.created_at)
+Index(None, cases.c.due_at)
+
+APPEND_ONLY_TABLES = ("case_events", "audit_log", "attachments")
 GEOMETRY_COLUMNS = (("grids", "boundary"), ("pollution_sources", "location"), ("stations", "location"),
                     ("cases", "location"))
