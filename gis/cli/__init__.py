@@ -10,10 +10,10 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from gis.cli import case_commands, io_commands, workspace_commands
+from gis.cli import case_commands, io_commands, monitoring_commands, workspace_commands
 from gis.storage.store import StoreError
 
-COMMAND_MODULES = (workspace_commands, io_commands, case_commands)
+COMMAND_MODULES = (workspace_commands, io_commands, case_commands, monitoring_commands)
 
 
 class CliError(Exception):
