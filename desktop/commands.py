@@ -1,4 +1,4 @@
-"""Sub-commands that need Qt, added to ``envgrid`` by ``main.py``: ``screenshot``."""
+"""Sub-commands that need Qt, added to ``envgrid`` by ``main.py``: ``screenshot``, ``render``."""
 from __future__ import annotations
 
 import re
@@ -19,6 +19,9 @@ def register_desktop_commands(subparsers) -> None:
     shot.add_argument("--timeout", type=float, default=60.0,
                       help="seconds to wait for the data and the map (default 60)")
     shot.set_defaults(handler=run_screenshot)
+    from desktop import render_command
+
+    render_command.register(subparsers)
 
 
 def parse_size(text: str) -> tuple[int, int]:

@@ -11,15 +11,19 @@ from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QSettings, QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView, QDockWidget, QFileDialog, QHeaderView, QLabel, QLineEdit, QMainWindow, QMessageBox,
     QTableView, QTreeView, QVBoxLayout, QWidget,
 )
 
-from desktop.widgets.case_table import CaseTableModel, case_sort_proxy
-from desktop.widgets.grid_info import GridInfoPanel
+from desktop.case_actions import install_case_actions
+from desktop.map_actions import install_map_actions
+from desktop.map_interaction import MapInteraction
+from desktop.map_layer_control import MapLayerControl
+from desktop.case_views import CaseViews
 from desktop.widgets.grid_tree import GridTreeModel
+from desktop.widgets.identify_panel import IdentifyPanel
 from desktop.widgets.map_canvas import MapCanvas, format_lonlat, format_scale
 from desktop.widgets.map_layers import HighlightLayer, PointLayer
 from desktop.workspace_loader import WorkspaceData, WorkspaceLoadThread
@@ -68,15 +72,17 @@ class MainWindow(QMainWindow):
         self._build_info_dock()
         self._build_case_dock()
         self._build_status_bar()
+        self.interaction = MapInteraction(self)  # tools, identify, hover, selection, search, history
+        self.layer_control = MapLayerControl(self)  # basemap, layer panel, saved styles, live pins
         self._build_actions()
         self.canvas.cursorMoved.connect(lambda lon, lat: self.cursor_label.setText(format_lonlat(lon, lat)))
         self.canvas.scaleChanged.connect(lambda n: self.scale_label.setText(format_scale(n)))
         self.canvas.renderFinished.connect(self._on_render_finished)
-        self.canvas.clicked.connect(self._select_grid_at)
 
         self.resize(1400, 900)
         self.resizeDocks([self.grid_dock, self.info_dock], [300, 280], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.case_dock], [220], Qt.Orientation.Vertical)
+        self.resizeDocks([self.case_dock], [320], Qt.Orientation.Vertical)
+        self.resizeDocks([self.case_dock, self.chart_dock], [760, 640], Qt.Orientation.Horizontal)
         if remember:
             self._restore_settings()
         self.load()
@@ -116,7 +122,7 @@ class MainWindow(QMainWindow):
         self.grid_dock = self._dock("网格目录", "gridDock", panel, Qt.DockWidgetArea.LeftDockWidgetArea)
 
     def _build_info_dock(self) -> None:
-        self.info_panel = GridInfoPanel()
+        self.info_panel = IdentifyPanel()
         self.legend = QLabel()
         self.legend.setWordWrap(True)
         self.legend.setMargin(8)
@@ -126,22 +132,19 @@ class MainWindow(QMainWindow):
         box.addWidget(self.info_panel, 1)
         box.addWidget(self.legend)
         panel.setMinimumWidth(260)
-        self.info_dock = self._dock("网格信息", "infoDock", panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.info_dock = self._dock("要素信息", "infoDock", panel, Qt.DockWidgetArea.RightDockWidgetArea)
 
     def _build_case_dock(self) -> None:
-        self.case_model = CaseTableModel(parent=self)
-        self.case_proxy = case_sort_proxy(self.case_model, self)
-        self.case_view = QTableView()
-        self.case_view.setModel(self.case_proxy)
-        self.case_view.setSortingEnabled(True)
-        self.case_view.sortByColumn(5, Qt.SortOrder.DescendingOrder)
-        self.case_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.case_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.case_view.setAlternatingRowColors(True)
-        self.case_view.verticalHeader().setVisible(False)
-        self.case_view.horizontalHeader().setStretchLastSection(True)
+        # Filter bar + lazy table over a query, and the charts: linked through one FilterState.
+        self.case_views = CaseViews(self)
+        self.case_model = self.case_views.model
+        self.case_view = self.case_views.view
         self.case_view.doubleClicked.connect(self._on_case_double_clicked)
-        self.case_dock = self._dock("案件列表", "caseDock", self.case_view, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.case_dock = self._dock("案件列表", "caseDock", self.case_views.table_panel,
+                                    Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.chart_dock = self._dock("案件统计", "chartDock", self.case_views.charts,
+                                     Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.splitDockWidget(self.case_dock, self.chart_dock, Qt.Orientation.Horizontal)
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
@@ -150,7 +153,8 @@ class MainWindow(QMainWindow):
         self.cursor_label = QLabel(format_lonlat(0, 0).replace("0.00000", "—"))
         self.scale_label = QLabel(format_scale(float("nan")))
         # All permanent: showMessage() would hide ordinary status widgets while a message is up.
-        for label in (self.workspace_label, self.counts_label, self.cursor_label, self.scale_label):
+        # The scale is shown by the interaction's editable scale box, next to the GK coordinates.
+        for label in (self.workspace_label, self.counts_label, self.cursor_label):
             bar.addPermanentWidget(label)
 
     def _build_actions(self) -> None:
@@ -162,22 +166,16 @@ class MainWindow(QMainWindow):
         view_menu = self.menuBar().addMenu("视图(&V)")
         toolbar = self.addToolBar("地图")
         toolbar.setObjectName("mapToolBar")
-        for text, keys, slot in (("全图", "Home", self.canvas.zoom_to_full),
-                                 ("放大", "+", lambda: self.canvas.zoom_by(2.0)),
-                                 ("缩小", "-", lambda: self.canvas.zoom_by(0.5))):
-            action = QAction(text, self)
-            action.setShortcut(QKeySequence(keys))
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            self.canvas.addAction(action)  # keys act on the map, not while typing in the search box
-            action.triggered.connect(slot)
-            view_menu.addAction(action)
-            toolbar.addAction(action)
+        # Tools, navigation, history, selection, search: one table with their shortcuts.
+        self.map_actions = install_map_actions(self, view_menu, toolbar)
         view_menu.addSeparator()
         self.layer_menu = view_menu.addMenu("图层")
         view_menu.addSeparator()
-        for dock in (self.grid_dock, self.info_dock, self.case_dock):
+        for dock in (self.grid_dock, self.info_dock, self.layer_control.dock, self.case_dock, self.chart_dock):
             view_menu.addAction(dock.toggleViewAction())
+        self.case_actions = install_case_actions(self)  # 案件 menu and tool bar, detail on double-click
         help_menu = self.menuBar().addMenu("帮助(&H)")
+        help_menu.addAction(self.map_actions["shortcuts"])
         help_menu.addAction("关于 EnvGrid", self._about)
 
     # -- loading --------------------------------------------------------------------
@@ -208,8 +206,6 @@ class MainWindow(QMainWindow):
         self.data = data
         self.grid_model.set_grids(data.grids)
         self.grid_view.expandToDepth(0)
-        self.case_model.set_cases(data.cases, now=datetime.now())
-        self.case_view.resizeColumnsToContents()
         self.banner.setVisible(data.demo)
         if data.demo:
             self.setWindowTitle(self.windowTitle() + "（演示数据）")
@@ -219,7 +215,9 @@ class MainWindow(QMainWindow):
         self.canvas.set_message("" if data.grids else EMPTY_TEXT)
         self.statusBar().showMessage(f"已加载（{data.seconds:.1f} 秒）", 5000)
         self._awaiting_map = True
-        self.canvas.set_layers(data.layers, zoom_to_full=True)
+        self.interaction.set_data(data)  # before the first view, so history starts at full extent
+        self.layer_control.set_data(data)  # the layers in the workspace's saved styles and order
+        self.case_views.set_data(data)  # after the layers: the map's pins follow the case filter
         self.dataLoaded.emit()
 
     def _on_load_failed(self, message: str) -> None:
@@ -238,6 +236,7 @@ class MainWindow(QMainWindow):
             count = f"（{len(layer):,}）" if isinstance(layer, PointLayer) else ""
             action = self.layer_menu.addAction(layer.title + count)
             action.setCheckable(True)
+            action.setData(layer.key)  # the layer panel keeps the tick in step with the map
             action.setChecked(self.canvas.is_layer_visible(layer.key))
             action.toggled.connect(lambda on, key=layer.key: self.canvas.set_layer_visible(key, on))
         self.legend.setText(self._legend_html(data))
@@ -276,12 +275,13 @@ class MainWindow(QMainWindow):
         self.grid_view.scrollTo(index)
         self.grid_view.setCurrentIndex(index)
 
-    def show_grid(self, grid_id: int, *, zoom: bool = True) -> None:
+    def show_grid(self, grid_id: int, *, zoom: bool = True, others=()) -> None:
         from gis.storage.people import current_staff
 
         grid = self.data.grid(grid_id) if self.data else None
         if grid is None:
             return
+        self.case_views.grid_shown(grid_id)  # the case table and charts follow the chosen grid
         self.canvas.set_highlight(HighlightLayer(grid.boundary))
         if zoom:
             min_lon, min_lat, max_lon, max_lat = grid.boundary.bounds
@@ -296,7 +296,8 @@ class MainWindow(QMainWindow):
             staff = []
             self.statusBar().showMessage(f"读取责任人失败：{exc}", 8000)
         parent = self.data.grid(grid.parent_id) if grid.parent_id else None
-        self.info_panel.show_grid(grid, staff, parent.name if parent else "")
+        self.info_panel.show_grid(grid, staff, parent.name if parent else "", self.interaction.grid_counts(grid_id),
+                                  others)
 
     def _select_grid_at(self, lon: float, lat: float) -> None:
         from gis.storage.grids import lowest_grid_at
@@ -316,7 +317,9 @@ class MainWindow(QMainWindow):
             self.show_grid(grid.id, zoom=False)
 
     def _on_case_double_clicked(self, index: QModelIndex) -> None:
-        case = self.case_model.case_at(self.case_proxy.mapToSource(index).row())
+        case = self.case_model.case_at(index.row())
+        if case is None:
+            return
         if case.lon is None or case.lat is None:
             self.statusBar().showMessage(f"案件 {case.number} 没有位置", 5000)
             return
@@ -339,6 +342,7 @@ class MainWindow(QMainWindow):
             self._loader.wait()
         self.canvas.set_highlight(None)
         self.info_panel.clear()
+        self.layer_control.flush()  # style changes belong to the workspace being closed
         self.store.close()
         self.store = store
         self.data = None
@@ -366,7 +370,10 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         if self._remember:
             self.save_settings()
+        self.layer_control.shutdown()
+        self.case_views.shutdown()
         self.canvas.shutdown()
+        self.interaction.shutdown()
         if self._loader is not None:
             self._loader.wait()
         super().closeEvent(event)

@@ -13,8 +13,12 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QThread, Signal
 
-from desktop.widgets.map_layers import GridFillLayer, GridLabelLayer, GridLayer, MapLayer, PointLayer
-from gis.domain import OPEN_STATES, CaseState, CaseSummary, Grid
+from desktop.widgets.map_build import grid_layers, source_layer_from_ledger
+from desktop.widgets.map_layers import MapLayer
+from desktop.widgets.pin_layer import CasePinLayer
+from desktop.widgets.station_layer import StationLayer
+from gis.domain import OPEN_STATES, CaseSummary, Grid
+from gis.map_styles import MapStyles
 from gis.storage.store import Store
 
 MAP_LEVELS = (1, 2, 3, 4)  # level-5 units are points of interest, not area grids
@@ -23,27 +27,10 @@ MAP_LEVELS = (1, 2, 3, 4)  # level-5 units are points of interest, not area grid
 SOURCE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                   "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939", "#843c39", "#7b4173")
 
-# Drawn in this order, so open cases lie on top of closed ones and the urgent on top of all.
-CASE_CLASSES: tuple[tuple[str, tuple[int, int, int, int], frozenset], ...] = (
-    ("已办结", (120, 130, 140, 120),
-     frozenset({CaseState.CLOSED, CaseState.FALSE_REPORT, CaseState.DUPLICATE})),
-    ("整改/复查", (251, 140, 0, 235), frozenset({CaseState.RECTIFIED, CaseState.RECHECK})),
-    ("处置中", (245, 124, 0, 255),
-     frozenset({CaseState.DISPATCHED, CaseState.IN_PROGRESS, CaseState.TRANSFERRED})),
-    ("待处理", (211, 47, 47, 255), frozenset({CaseState.PENDING, CaseState.RETURNED, CaseState.ESCALATED})),
-)
-
 
 def _rgba(hex_colour: str, alpha: int = 235) -> tuple[int, int, int, int]:
     value = hex_colour.lstrip("#")
     return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16), alpha
-
-
-def case_class(state: str) -> int:
-    for index, (_, _, states) in enumerate(CASE_CLASSES):
-        if state in states:
-            return index
-    return len(CASE_CLASSES) - 1 if state in OPEN_STATES else 0
 
 
 @dataclass
@@ -56,6 +43,8 @@ class WorkspaceData:
     cases: list[CaseSummary]
     layers: list[MapLayer] = field(default_factory=list)
     seconds: float = 0.0
+    stations: list = field(default_factory=list)
+    map_styles: MapStyles | None = None  # None: the workspace never saved any
 
     def __post_init__(self):
         self._grid_by_id = {grid.id: grid for grid in self.grids}
@@ -69,39 +58,25 @@ class WorkspaceData:
 
 
 def build_map_layers(grids: list[Grid], sources: list, categories: list[tuple[int, str, str]],
-                     cases: list[CaseSummary]) -> list[MapLayer]:
-    """Bottom to top: area fills, finest grids, coarser grids, sources, case pins, grid names."""
-    layers: list[MapLayer] = []
-    for level in sorted(MAP_LEVELS, reverse=True):
-        of_level = [g for g in grids if g.level == level and g.boundary is not None]
-        if of_level:
-            layers.append(GridLayer(level, [g.id for g in of_level], [g.name for g in of_level],
-                                    [g.boundary for g in of_level]))
-    fills = [GridFillLayer(layer) for layer in layers if layer.style.fill]
-    labels = [GridLabelLayer(layer) for layer in layers if layer.style.label_pt]
-    layers = fills + layers
-    class_of_category = {cat_id: i for i, (cat_id, _, _) in enumerate(categories)}
-    palette = [(name, _rgba(SOURCE_COLOURS[i % len(SOURCE_COLOURS)])) for i, (_, _, name) in enumerate(categories)]
-    palette.append(("其他", _rgba("#9e9e9e")))
-    layers.append(PointLayer(
-        "sources", "污染源", [s.lon for s in sources], [s.lat for s in sources],
-        [class_of_category.get(s.category_id, len(palette) - 1) for s in sources], palette,
-        marker="dot", size=6.5, ids=[s.id for s in sources]))
-    located = [c for c in cases if c.lon is not None and c.lat is not None]
-    layers.append(PointLayer(
-        "cases", "案件", [c.lon for c in located], [c.lat for c in located],
-        [case_class(c.state) for c in located], [(name, rgba) for name, rgba, _ in CASE_CLASSES],
-        marker="pin", size=11.0, ids=[c.id for c in located],
-        # Closed cases are history: small faded dots, so the open ones stand out.
-        class_markers={0: ("dot", 4.5)}))
-    return layers + labels
+                     cases: list[CaseSummary], stations: list = (), latest_readings: dict | None = None,
+                     ) -> list[MapLayer]:
+    """Bottom to top: area fills, finest grids, coarser grids, sources, grid names; then the live
+    layers (stations, case pins), which the canvas draws above all of those."""
+    grid_set = grid_layers(grids, levels=MAP_LEVELS)
+    layers: list[MapLayer] = [*grid_set.fills, *grid_set.outlines, source_layer_from_ledger(sources, categories)]
+    labels = grid_set.labels
+    # Live layers: updated in place by the live feed, rendered apart from the rest (pin_layer).
+    live = [StationLayer(stations, latest_readings or {}), CasePinLayer(cases)]
+    return layers + labels + live
 
 
 def load_workspace(store: Store) -> WorkspaceData:
     """Everything the main window shows, read in one connection."""
+    from gis.map_styles import SETTING_KEY
     from gis.storage.cases import read_case_summaries
     from gis.storage.grids import read_grids
     from gis.storage.info import get_setting
+    from gis.storage.readings import latest_hourly_by_station, read_stations
     from gis.storage.sources import read_source_categories, read_sources
 
     started = time.perf_counter()
@@ -111,8 +86,12 @@ def load_workspace(store: Store) -> WorkspaceData:
         categories = read_source_categories(connection)
         sources = read_sources(connection)
         cases = read_case_summaries(connection)
-    data = WorkspaceData(store.display_name, demo, grids, sources, categories, cases)
-    data.layers = build_map_layers(grids, sources, categories, cases)
+        stations = read_stations(connection, active_only=True)
+        latest = latest_hourly_by_station(connection)
+        saved_styles = get_setting(connection, SETTING_KEY)
+    data = WorkspaceData(store.display_name, demo, grids, sources, categories, cases, stations=stations,
+                         map_styles=None if saved_styles is None else MapStyles.from_json(saved_styles))
+    data.layers = build_map_layers(grids, sources, categories, cases, stations, latest)
     data.seconds = time.perf_counter() - started
     return data
 

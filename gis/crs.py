@@ -726,3 +726,57 @@ def gk_to_lonlat(geom, epsg: int):
         The geometry in EPSG:4490 lon/lat order.
     """
     return _transform_geom(geom, _pyproj_fn(f"EPSG:{int(epsg)}", CGCS2000))
+
+
+# =============================================================================
+# Status-bar text for a cursor position in CGCS2000 3-degree GK
+# =============================================================================
+
+
+@functools.cache
+def _gk3_zone_transformer(epsg: int) -> Transformer:
+    return Transformer.from_crs(CGCS2000, f"EPSG:{epsg}", always_xy=True)
+
+
+def gk3_coordinates(lon: float, lat: float) -> tuple[int, float, float]:
+    """Zone and surveyors' X/Y of a lon/lat point in its CGCS2000 3-degree GK zone.
+
+    Parameters
+    ----------
+    lon, lat : float
+        CGCS2000 (or WGS84) degrees, ``lon`` within about 72E-138E.
+
+    Returns
+    -------
+    zone : int
+        3-degree zone number (central meridian / 3), 25-45.
+    x : float
+        Northing in metres (Chinese surveying calls it X).
+    y : float
+        Easting in metres with the zone number in front (Y), as in EPSG:4513-4533.
+
+    Raises
+    ------
+    ValueError
+        If ``lon`` is outside the zones or ``lat`` is not a latitude.
+    """
+    if not -90.0 <= float(lat) <= 90.0:
+        raise ValueError(f"Latitude {lat!r} is not within -90..90 degrees.")
+    epsg = gk3_zone_epsg(lon)
+    easting, northing = _gk3_zone_transformer(epsg).transform(float(lon), float(lat))
+    return epsg - _GK3_ZONE_FIRST_EPSG + _GK3_CM_MIN // 3, float(northing), float(easting)
+
+
+def format_gk3(lon: float, lat: float) -> str:
+    """``CGCS2000 3°带 38带 X=3930673.60 Y=38395658.90`` (X north, Y east with zone prefix).
+
+    Returns the label with a dash instead of numbers for points no zone covers,
+    so a status bar can show it for any cursor position.
+    """
+    try:
+        zone, x, y = gk3_coordinates(lon, lat)
+    except (ValueError, TypeError):
+        return "CGCS2000 3°带 —"
+    if not (math.isfinite(x) and math.isfinite(y)):
+        return "CGCS2000 3°带 —"
+    return f"CGCS2000 3°带 {zone}带 X={x:.2f} Y={y:.2f}"

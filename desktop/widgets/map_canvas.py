@@ -11,17 +11,23 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QKeyEvent, QMouseEvent, QPainter, QPen, QWheelEvent
+from PySide6.QtGui import QColor, QFont, QImage, QKeyEvent, QMouseEvent, QPainter, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
+from desktop.widgets.live_layers import LiveLayerRenderer, with_opacity
 from desktop.widgets.map_geometry import mercator_bbox, mercator_to_lonlat, lonlat_to_mercator
 from desktop.widgets.map_layers import HighlightLayer, MapLayer
-from desktop.widgets.map_render import MapRenderJob, RenderSignals
-from desktop.widgets.map_viewport import EARTH_RADIUS_M, MapViewport
+from desktop.widgets.map_overlays import (
+    FLASH, HOVER, MapMarker, draw_marker, draw_north_arrow, draw_rubber_band, draw_scale_bar, flash_strength,
+)
+from desktop.widgets.map_render import MAP_BACKGROUND, MapRenderJob, RenderSignals
+from desktop.widgets.map_tools import MapMouseEvent, MapTool, PanTool
+from desktop.widgets.map_viewport import MapViewport
 
-BACKGROUND = QColor("#e6eaee")
+BACKGROUND = MAP_BACKGROUND  # one colour for the window and envgrid render
 WHEEL_NOTCH = 120
 ZOOM_PER_NOTCH = math.sqrt(2)
 KEY_ZOOM = 2.0
@@ -43,21 +49,17 @@ def format_scale(denominator: float) -> str:
     return f"比例尺 1:{rounded:,.0f}"
 
 
-def _nice_length(metres: float) -> float:
-    """The largest 1/2/5 × 10^k not above ``metres``."""
-    power = 10 ** math.floor(math.log10(metres))
-    for step in (5, 2, 1):
-        if step * power <= metres:
-            return step * power
-    return power
-
-
 class MapCanvas(QWidget):
     cursorMoved = Signal(float, float)  # lon, lat
     renderFinished = Signal()
     scaleChanged = Signal(float)        # N of 1:N
     renderFailed = Signal(str)
     clicked = Signal(float, float)      # lon, lat of a left click that did not drag
+    rectangleSelected = Signal(float, float, float, float, int)  # lon/lat box, Qt keyboard modifiers
+    viewChanged = Signal()              # the user (or code) moved the view; not emitted for resizes
+    cursorLeft = Signal()
+    toolChanged = Signal(object)        # the new MapTool
+    layerStyleChanged = Signal(str)     # key of a layer whose visibility or opacity changed
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -74,7 +76,15 @@ class MapCanvas(QWidget):
         self._image_viewport: MapViewport | None = None
         self._message = ""
         self._last_scale = 0.0
-        self._drag: tuple[QPointF, MapViewport] | None = None
+        self._tool: MapTool = PanTool(self)
+        self._middle_pan = PanTool(self)  # the middle button pans whatever the active tool
+        self._rubber_band: tuple[QRectF, str] | None = None
+        self._hover_marker: MapMarker | None = None
+        self._selection_layer: MapLayer | None = None
+        self._flash: tuple[MapMarker, float, float] | None = None  # marker, start, duration
+        self._flash_timer = QTimer(self)
+        self._flash_timer.setInterval(40)
+        self._flash_timer.timeout.connect(self._flash_tick)
 
         self._job_id = 0
         self._active_cancel: threading.Event | None = None  # flag of the job whose image we want
@@ -88,6 +98,13 @@ class MapCanvas(QWidget):
         self._schedule.setSingleShot(True)
         self._schedule.setInterval(0)
         self._schedule.timeout.connect(self._start_render)
+        # Basemap tiles under the layers, live layers (case pins, stations) in their own
+        # image above them, extra overlays (alarm pulses) on top: see live_layers, basemap.
+        self._basemap = None                # paint(painter, viewport) before the map image
+        self._opacity: dict[str, float] = {}
+        self._extra_overlays: list = []     # paint(painter, viewport) after the layers
+        self._live = LiveLayerRenderer(self)
+        self._live.rendered.connect(self._on_live_rendered)
 
     # -- layers ---------------------------------------------------------------------
     def layers(self) -> list[MapLayer]:
@@ -97,6 +114,9 @@ class MapCanvas(QWidget):
         """Replace all layers (bottom first); the first time, zoom to their extent."""
         first = not self._layers
         self._layers = list(layers)
+        for layer in self._layers:
+            if getattr(layer, "live", False):  # a live layer re-renders itself (only) when it changes
+                layer.add_listener(self.refresh_live)
         if zoom_to_full or (zoom_to_full is None and first):
             self.zoom_to_full()
         self.refresh()
@@ -105,11 +125,66 @@ class MapCanvas(QWidget):
         return next((layer for layer in self._layers if layer.key == key), None)
 
     def set_layer_visible(self, key: str, visible: bool) -> None:
+        if visible == self.is_layer_visible(key):
+            return
         (self._hidden.discard if visible else self._hidden.add)(key)
-        self.refresh()
+        self._refresh_for(key)
+        self.layerStyleChanged.emit(key)
 
     def is_layer_visible(self, key: str) -> bool:
         return key not in self._hidden
+
+    def set_layer_opacity(self, key: str, opacity: float) -> None:
+        """Group opacity of one layer, 0 … 1 (the layer is composed as a whole, then faded)."""
+        opacity = min(max(float(opacity), 0.0), 1.0)
+        if abs(opacity - self.layer_opacity(key)) < 1e-4:
+            return
+        if opacity >= 0.999:
+            self._opacity.pop(key, None)
+        else:
+            self._opacity[key] = opacity
+        self._refresh_for(key)
+        self.layerStyleChanged.emit(key)
+
+    def layer_opacity(self, key: str) -> float:
+        return self._opacity.get(key, 1.0)
+
+    def _refresh_for(self, key: str) -> None:
+        layer = self.layer(key)
+        if layer is not None and getattr(layer, "live", False):
+            self.refresh_live()  # the static image underneath stays as it is
+        else:
+            self.refresh()
+
+    def refresh_live(self) -> None:
+        """Re-render only the live layers (a pin was added, moved, restyled …)."""
+        self._live.schedule(self._viewport, [
+            (layer, self._opacity.get(layer.key, 1.0)) for layer in self._layers
+            if getattr(layer, "live", False) and layer.key not in self._hidden])
+
+    @property
+    def live_renderer(self) -> LiveLayerRenderer:
+        return self._live
+
+    def basemap(self):
+        return self._basemap
+
+    def set_basemap(self, basemap) -> None:
+        """Tiles under the layers: an object with ``paint(painter, viewport)``, or None for plain."""
+        self._basemap = basemap
+        self.refresh()  # the map image turns transparent around the features (or opaque again)
+        self.update()
+
+    def add_overlay(self, overlay) -> None:
+        """Something drawn above the layers each paint, ``overlay.paint(painter, viewport)``."""
+        if overlay not in self._extra_overlays:
+            self._extra_overlays.append(overlay)
+        self.update()
+
+    def remove_overlay(self, overlay) -> None:
+        if overlay in self._extra_overlays:
+            self._extra_overlays.remove(overlay)
+        self.update()
 
     def highlight(self) -> HighlightLayer | None:
         return self._highlight
@@ -174,7 +249,7 @@ class MapCanvas(QWidget):
         self._fit_bbox = mercator_extent
         self._apply_viewport(self._viewport.fitted(mercator_extent))
 
-    def _apply_viewport(self, viewport: MapViewport, *, render: bool = True) -> None:
+    def _apply_viewport(self, viewport: MapViewport, *, render: bool = True, navigated: bool = True) -> None:
         self._viewport = viewport
         scale = viewport.scale_denominator()
         if abs(scale - self._last_scale) > 1e-6 * max(scale, 1.0):
@@ -183,6 +258,81 @@ class MapCanvas(QWidget):
         self.update()  # shows the last image moved/scaled right away
         if render:
             self.refresh()
+            if navigated:
+                self.viewChanged.emit()
+
+    # -- interaction: tools, overlays ----------------------------------------------
+    def map_tool(self) -> MapTool:
+        return self._tool
+
+    def set_map_tool(self, tool: MapTool) -> None:
+        """Make ``tool`` the one tool that gets mouse events (QGIS: QgsMapCanvas::setMapTool)."""
+        if tool is self._tool:
+            return
+        self._tool.deactivate()
+        self._tool = tool
+        tool.activate()
+        self.toolChanged.emit(tool)
+
+    def preview_viewport(self, viewport: MapViewport) -> None:
+        """Show a view by moving the last image only (during a drag); no render, no history."""
+        self._fit_bbox = None
+        self._apply_viewport(viewport, render=False)
+
+    def zoom_to_mercator(self, min_x: float, min_y: float, max_x: float, max_y: float) -> None:
+        self._fit((min_x, min_y, max_x, max_y))
+
+    def zoom_to_scale(self, denominator: float) -> None:
+        """Keep the centre, show it at 1:``denominator`` (96-dpi convention, as the label)."""
+        current = self.scale_denominator()
+        if denominator > 0 and math.isfinite(denominator) and current > 0:
+            self.zoom_by(current / denominator)
+
+    def set_rubber_band(self, rect: QRectF | None, kind: str = "zoom") -> None:
+        self._rubber_band = None if rect is None else (QRectF(rect), kind)
+        self.update()
+
+    def rubber_band(self) -> tuple[QRectF, str] | None:
+        return self._rubber_band
+
+    def set_hover_marker(self, marker: MapMarker | None) -> None:
+        if marker is self._hover_marker:
+            return
+        # Repaint only where the old and new markers are: hovering must stay cheap on a 4K wall.
+        dirty = QRectF()
+        for shown in (self._hover_marker, marker):
+            if shown is not None:
+                dirty = dirty.united(shown.screen_bounds(self._viewport))
+        self._hover_marker = marker
+        if not dirty.isEmpty():
+            self.update(dirty.toAlignedRect())
+
+    def hover_marker(self) -> MapMarker | None:
+        return self._hover_marker
+
+    def flash(self, marker: MapMarker, duration: float = 2.4) -> None:
+        """Make a feature blink a few times so the eye finds it after a jump."""
+        self._flash = (marker, time.monotonic(), duration)
+        self._flash_timer.start()
+        self.update()
+
+    @property
+    def flashing(self) -> bool:
+        return self._flash is not None
+
+    def _flash_tick(self) -> None:
+        if self._flash is not None and time.monotonic() - self._flash[1] >= self._flash[2]:
+            self._flash = None
+            self._flash_timer.stop()
+        self.update()
+
+    def set_selection_layer(self, layer: MapLayer | None) -> None:
+        """Selected grids, rendered with the map (thousands of outlines are no GUI-thread job)."""
+        self._selection_layer = layer
+        self.refresh()
+
+    def selection_layer(self) -> MapLayer | None:
+        return self._selection_layer
 
     # -- rendering ------------------------------------------------------------------
     def refresh(self) -> None:
@@ -193,7 +343,7 @@ class MapCanvas(QWidget):
 
     @property
     def render_pending(self) -> bool:
-        return self._schedule.isActive() or self._active_cancel is not None
+        return self._schedule.isActive() or self._active_cancel is not None or self._live.pending
 
     @property
     def last_job_id(self) -> int:
@@ -207,13 +357,18 @@ class MapCanvas(QWidget):
         if self._active_cancel is not None:
             self._active_cancel.set()
         self._job_id += 1
-        layers = tuple(layer for layer in self._layers if layer.key not in self._hidden)
+        layers = tuple(with_opacity(layer, self._opacity.get(layer.key, 1.0)) for layer in self._layers
+                       if layer.key not in self._hidden and not getattr(layer, "live", False))
+        if self._selection_layer is not None:
+            layers += (self._selection_layer,)
         if self._highlight is not None:
             layers += (self._highlight,)
-        job = MapRenderJob(self._job_id, self._viewport, layers, BACKGROUND, self._signals)
+        background = BACKGROUND if self._basemap is None else QColor(0, 0, 0, 0)  # tiles show through
+        job = MapRenderJob(self._job_id, self._viewport, layers, background, self._signals)
         self._active_cancel = job.cancel_flag
         # autoDelete stays on: the pool owns the runnable, the canvas keeps only its flag.
         self._pool.start(job)
+        self.refresh_live()  # same view for the live layers (skipped if nothing of theirs changed)
 
     def _on_job_finished(self, job_id: int, image: QImage, viewport: MapViewport) -> None:
         if job_id != self._job_id:
@@ -222,8 +377,14 @@ class MapCanvas(QWidget):
         self._active_cancel = None
         self._image, self._image_viewport = image, viewport
         self.update()
-        if not self._schedule.isActive():  # else a newer view is already asked for: not finished yet
+        # Not finished while a newer view is asked for, or the live layers are still rendering it.
+        if not self._schedule.isActive() and not self._live.pending:
             self.renderFinished.emit()
+
+    def _on_live_rendered(self) -> None:
+        self.update()
+        if self._image is not None and not self._schedule.isActive() and self._active_cancel is None:
+            self.renderFinished.emit()  # the live layers were the last part of the map to arrive
 
     def _on_job_failed(self, job_id: int, message: str) -> None:
         if job_id == self._job_id:
@@ -237,6 +398,7 @@ class MapCanvas(QWidget):
             self._active_cancel.set()
         self._pool.waitForDone(10_000)
         self._active_cancel = None
+        self._live.shutdown()
 
     def closeEvent(self, event) -> None:
         self.shutdown()
@@ -247,14 +409,19 @@ class MapCanvas(QWidget):
         viewport = self._viewport.resized(self.width(), self.height(), self.devicePixelRatioF())
         if self._fit_bbox is not None:
             viewport = viewport.fitted(self._fit_bbox)
-        self._apply_viewport(viewport)
+        self._apply_viewport(viewport, navigated=False)
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), BACKGROUND)
+        if self._basemap is not None:
+            self._basemap.paint(painter, self._viewport)
         if self._image is not None:
             self._draw_last_image(painter)
-        self._draw_scale_bar(painter)
+        self._live.paint(painter, self._viewport)
+        for overlay in self._extra_overlays:
+            overlay.paint(painter, self._viewport)
+        self._draw_overlays(painter)
         if self._message:
             self._draw_message(painter)
         painter.end()
@@ -269,23 +436,20 @@ class MapCanvas(QWidget):
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         painter.drawImage(QRectF(left, top, old.width * k, old.height * k), self._image)
 
-    def _draw_scale_bar(self, painter: QPainter) -> None:
+    def _draw_overlays(self, painter: QPainter) -> None:
         vp = self._viewport
-        lat = math.atan(math.sinh(vp.cy / EARTH_RADIUS_M))
-        ground_per_px = vp.res * math.cos(lat)
-        if not self._layers or ground_per_px <= 0:
-            return
-        length = _nice_length(ground_per_px * 120)
-        bar = length / ground_per_px
-        text = f"{length / 1000:g} 公里" if length >= 1000 else f"{length:g} 米"
-        x, y = 14.0, self.height() - 16.0
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.fillRect(QRectF(x - 6, y - 22, bar + 12, 30), QColor(255, 255, 255, 190))
-        painter.setPen(QPen(QColor("#263238"), 2))
-        painter.drawLine(QPointF(x, y), QPointF(x + bar, y))
-        painter.drawLine(QPointF(x, y), QPointF(x, y - 6))
-        painter.drawLine(QPointF(x + bar, y), QPointF(x + bar, y - 6))
-        painter.drawText(QRectF(x, y - 22, bar, 16), Qt.AlignmentFlag.AlignCenter, text)
+        if self._hover_marker is not None:
+            draw_marker(painter, vp, self._hover_marker, HOVER, fill_alpha=25)
+        if self._flash is not None:
+            marker, started, duration = self._flash
+            strength = flash_strength(time.monotonic() - started, duration)
+            if strength > 0:
+                draw_marker(painter, vp, marker, FLASH, strength, radius=16.0, fill_alpha=90)
+        if self._rubber_band is not None:
+            draw_rubber_band(painter, *self._rubber_band)
+        if self._layers:
+            draw_scale_bar(painter, vp, 16.0, self.height() - 12.0, self.font())
+            draw_north_arrow(painter, self.width() - 18.0, 16.0, self.font())
 
     def _draw_message(self, painter: QPainter) -> None:
         font = QFont(self.font())
@@ -299,37 +463,46 @@ class MapCanvas(QWidget):
         painter.setPen(QColor("#37474f"))
         painter.drawText(rect, flags, self._message)
 
+    # Mouse events go to the active tool in map coordinates (QgsMapMouseEvent); the
+    # middle button always pans, so no tool ever traps the user.
+    def _map_event(self, event: QMouseEvent) -> MapMouseEvent:
+        position = event.position()
+        return MapMouseEvent.at_screen(self._viewport, position.x(), position.y(), button=event.button(),
+                                       buttons=event.buttons(), modifiers=event.modifiers())
+
+    def is_interacting(self) -> bool:
+        """A drag is under way (hover feedback waits until it ends)."""
+        return self._tool.busy or self._middle_pan.busy
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton:
-            self._drag = (event.position(), self._viewport)
-            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+        map_event = self._map_event(event)
+        if event.button() == Qt.MouseButton.MiddleButton:
+            self._middle_pan.press(map_event)
+        else:
+            self._tool.press(map_event)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        position = event.position()
-        self.cursorMoved.emit(*self.lonlat_at(position.x(), position.y()))
-        if self._drag is not None:
-            start, viewport = self._drag
-            delta = position - start
-            self._fit_bbox = None
-            # Only move the last image while dragging; one render at release, as QGIS does.
-            self._apply_viewport(viewport.panned(delta.x(), delta.y()), render=False)
+        map_event = self._map_event(event)
+        self.cursorMoved.emit(map_event.lon, map_event.lat)
+        if self._middle_pan.busy:
+            self._middle_pan.move(map_event)
+        else:
+            self._tool.move(map_event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton and self._drag is not None:
-            start, viewport = self._drag
-            delta = event.position() - start
-            self._drag = None
-            self.unsetCursor()
-            if delta.manhattanLength() < CLICK_SLOP_PX:
-                if self._viewport is not viewport:
-                    self._apply_viewport(viewport, render=False)
-                self.clicked.emit(*self.lonlat_at(start.x(), start.y()))
-                return
-            self.set_viewport(viewport.panned(delta.x(), delta.y()))
+        map_event = self._map_event(event)
+        if event.button() == Qt.MouseButton.MiddleButton:
+            self._middle_pan.release(map_event)
+            self.setCursor(self._tool.cursor)
+        else:
+            self._tool.release(map_event)
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton:
-            self.zoom_by(KEY_ZOOM, (event.position().x(), event.position().y()))
+        self._tool.double_click(self._map_event(event))
+
+    def leaveEvent(self, event) -> None:
+        self.cursorLeft.emit()
+        super().leaveEvent(event)
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / WHEEL_NOTCH
@@ -350,9 +523,11 @@ class MapCanvas(QWidget):
             Qt.Key.Key_Up: lambda: self.pan_by(0, step_y),
             Qt.Key.Key_Down: lambda: self.pan_by(0, -step_y),
             Qt.Key.Key_Home: self.zoom_to_full,
+            Qt.Key.Key_Escape: self._tool.cancel,
         }
         action = actions.get(key)
-        if action is None:
+        chord = event.modifiers() & (Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.ControlModifier)
+        if action is None or chord:  # Alt+←/→ are back/forward, Ctrl+… belong to the window
             super().keyPressEvent(event)
             return
         action()

@@ -13,7 +13,7 @@ import numpy as np
 import shapely
 import shiboken6
 from pyproj import Transformer
-from PySide6.QtGui import QPolygonF
+from PySide6.QtGui import QPolygonF, QTransform
 
 
 @functools.cache
@@ -59,6 +59,12 @@ def qpolygonf(points: np.ndarray) -> QPolygonF:
     return polygon
 
 
+def screen_transform(viewport) -> QTransform:
+    """Mercator metres → logical pixels of ``viewport`` (y down), as a QTransform."""
+    k = 1.0 / viewport.res
+    return QTransform(k, 0.0, 0.0, -k, viewport.width / 2 - viewport.cx * k, viewport.height / 2 + viewport.cy * k)
+
+
 @dataclass(frozen=True, slots=True)
 class RingArrays:
     """All rings of a list of (multi)polygons in mercator metres.
@@ -84,8 +90,19 @@ class RingArrays:
         return np.nonzero(self.ring_feature == feature)[0]
 
 
-def ring_arrays(geometries) -> RingArrays:
-    """Flatten shapely (multi)polygons into :class:`RingArrays` (vectorised, no per-vertex loop)."""
+def to_mercator(geometries) -> np.ndarray:
+    """Lon/lat shapely geometries → the same in EPSG:3857 metres (one vectorised pass)."""
+    geometries = np.asarray(geometries, dtype=object)
+    if not len(geometries):
+        return geometries
+    return shapely.transform(geometries, lambda xy: np.column_stack(lonlat_to_mercator(xy[:, 0], xy[:, 1])))
+
+
+def ring_arrays(geometries, *, projected: bool = False) -> RingArrays:
+    """Flatten shapely (multi)polygons into :class:`RingArrays` (vectorised, no per-vertex loop).
+
+    Lon/lat input is projected to Web Mercator; pass ``projected=True`` for metres already.
+    """
     geometries = np.asarray(geometries, dtype=object)
     parts, part_feature = shapely.get_parts(geometries, return_index=True)
     polygons = shapely.get_type_id(parts) == 3
@@ -95,7 +112,10 @@ def ring_arrays(geometries) -> RingArrays:
     counts = np.bincount(coord_ring, minlength=len(rings))
     offsets = np.zeros(len(rings) + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    x, y = lonlat_to_mercator(coords[:, 0], coords[:, 1]) if len(coords) else (np.empty(0), np.empty(0))
+    if projected or not len(coords):
+        x, y = (coords[:, 0].copy(), coords[:, 1].copy()) if len(coords) else (np.empty(0), np.empty(0))
+    else:
+        x, y = lonlat_to_mercator(coords[:, 0], coords[:, 1])
     xy = np.column_stack([x, y])
     ring_feature = part_feature[ring_part].astype(np.int64)
     ring_bbox = np.empty((len(rings), 4))
@@ -117,6 +137,24 @@ def bbox_union(boxes: np.ndarray) -> tuple[float, float, float, float] | None:
         return None
     return (float(boxes[:, 0].min()), float(boxes[:, 1].min()),
             float(boxes[:, 2].max()), float(boxes[:, 3].max()))
+
+
+def morton_order(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Indices that sort points along a Z-order curve: neighbours in the list are neighbours on the map."""
+    if not len(x):
+        return np.empty(0, dtype=np.int64)
+
+    def scaled(v):
+        span = float(v.max() - v.min()) or 1.0
+        return np.clip(((v - v.min()) / span * 65535).astype(np.uint64), 0, 65535)
+
+    def spread(v):  # 16 bits → every other bit of 32
+        v = (v | (v << np.uint64(8))) & np.uint64(0x00FF00FF)
+        v = (v | (v << np.uint64(4))) & np.uint64(0x0F0F0F0F)
+        v = (v | (v << np.uint64(2))) & np.uint64(0x33333333)
+        return (v | (v << np.uint64(1))) & np.uint64(0x55555555)
+
+    return np.argsort(spread(scaled(x)) | (spread(scaled(y)) << np.uint64(1)), kind="stable")
 
 
 def boxes_in_view(boxes: np.ndarray, extent: tuple[float, float, float, float]) -> np.ndarray:

@@ -1,9 +1,14 @@
-"""Map layers: immutable numpy data plus a ``paint`` that runs in a render job.
+"""Grid layers: outlines per level with level of detail, statistic fills and names.
 
-A layer never changes after construction — the canvas replaces it instead — so a
-render job can read it from a worker thread while the GUI thread builds the next
-one. Painting only touches QPainter on a QImage and value types (QColor, QPen,
-QPolygonF, QFont), which Qt allows off the GUI thread.
+A layer's geometry never changes after construction — the canvas replaces the layer
+instead — so a render job can read it from a worker thread while the GUI thread builds
+the next one. The one mutable part, the statistic fill, is swapped in as a whole object
+(``set_fill_values``), so a job sees either the old fill or the new one.
+
+Level of detail, per level: a level is drawn only while its typical grid is at least
+``min_feature_px`` wide on screen (districts and towns always, villages when closer,
+fourth-level grids when close), its names only from ``label_min_px``; outlines come from
+the simplified copy that suits the zoom (see ``map_lod``).
 """
 from __future__ import annotations
 
@@ -12,148 +17,224 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath
 
-from desktop.widgets.map_geometry import (
-    RingArrays, bbox_union, boxes_in_view, lonlat_to_mercator, qpolygonf, ring_arrays,
-)
-from desktop.widgets.map_viewport import MapViewport
+from desktop.widgets.map_base import MapLayer, RenderContext
+from desktop.widgets.map_geometry import bbox_union, qpolygonf, ring_arrays, screen_transform
+from desktop.widgets.map_labels import label_font, place_labels
+from desktop.widgets.map_lod import CoverageLod, outline_pen, stroke_stamped
+from desktop.widgets.map_points import PointLayer, SourceLayer, marker_image
+from desktop.widgets.map_symbols import legend_icon
 from gis.domain import LEVEL_NAMES
 
-CANCEL_CHECK_EVERY = 500  # features between looks at the cancel flag
-
-
-class RenderContext:
-    """What a layer may know while painting: the frozen view and whether to give up."""
-
-    def __init__(self, viewport: MapViewport, cancel: threading.Event | None = None):
-        self.viewport = viewport
-        self._cancel = cancel or threading.Event()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
-
-
-class MapLayer:
-    """Base class: a key for visibility toggles, a Chinese title, an extent in metres."""
-
-    key = "layer"
-    title = "图层"
-
-    def extent(self) -> tuple[float, float, float, float] | None:
-        return None
-
-    def paint(self, painter: QPainter, ctx: RenderContext) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+__all__ = ["CANCEL_CHECK_EVERY", "GRID_STYLES", "FILL_RAMP", "GridFillLayer", "GridLabelLayer", "GridLayer", "GridStyle", "HighlightLayer",
+           "MapLayer", "PointLayer", "RenderContext", "SourceLayer", "marker_image"]
 
 
 @dataclass(frozen=True, slots=True)
 class GridStyle:
     colour: str
     width: float
-    min_feature_px: float = 0.0  # level of detail: hide while the median grid is smaller
+    min_feature_px: float = 0.0  # level of detail: hide while the median grid is narrower
     label_pt: float = 0.0        # 0: no labels
-    label_min_px: float = 60.0   # label only grids at least this wide on screen
+    label_min_px: float = 60.0   # names only while the median grid is at least this wide
     fill: str | None = None
     dashed: bool = False
+    label_colour: str | None = None  # default: the line colour, darker
 
 
 # Upper levels are drawn on top and thicker, so the hierarchy reads at a glance.
 GRID_STYLES = {
-    1: GridStyle("#6a1b9a", 3.2, fill="#fbfaf4"),
-    2: GridStyle("#1565c0", 2.0, label_pt=10.5, label_min_px=50),
-    3: GridStyle("#2e7d32", 1.1, min_feature_px=28, label_pt=8.5, label_min_px=110),
-    4: GridStyle("#7cb342", 0.7, min_feature_px=40, dashed=True),
+    1: GridStyle("#6a1b9a", 3.0, fill="#fbfaf4"),
+    2: GridStyle("#1565c0", 2.0, label_pt=11.0, label_min_px=60),
+    3: GridStyle("#2e7d32", 1.0, min_feature_px=26, label_pt=9.0, label_min_px=110),
+    4: GridStyle("#9ccc65", 1.0, min_feature_px=34, label_pt=8.0, label_min_px=90, label_colour="#4e7a24"),
 }
+# Yellow → dark red (ColorBrewer YlOrRd, 5 classes), translucent so outlines stay visible.
+FILL_RAMP = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+FILL_ALPHA = 150
+PARTIAL_LABELS_MAX = 60  # grids cut by the view edge whose label point is recomputed per render
+CANCEL_CHECK_EVERY = 500  # features between looks at the cancel flag (other layers use it too)
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class FillState:
+    classes: np.ndarray          # per feature: ramp class, -1 for no value
+    colours: tuple[QColor, ...]
+    breaks: tuple[float, ...]    # upper bound of each class
+
+
+def fill_classes(values: np.ndarray, classes: int = len(FILL_RAMP)) -> tuple[np.ndarray, tuple[float, ...]]:
+    """Quantile classes of ``values`` (NaN → -1); ties never split one value over two classes."""
+    result = np.full(len(values), -1, dtype=np.int64)
+    known = ~np.isnan(values)
+    if not known.any():
+        return result, ()
+    breaks = np.unique(np.quantile(values[known], np.linspace(0, 1, classes + 1)[1:]))
+    result[known] = np.minimum(np.searchsorted(breaks, values[known], side="left"), len(breaks) - 1)
+    return result, tuple(float(b) for b in breaks)
 
 
 class GridLayer(MapLayer):
-    """All grids of one level as outlines, with optional name labels."""
+    """All grids of one level as outlines; names and fills come through companion layers."""
 
-    def __init__(self, level: int, ids, names, geometries, style: GridStyle | None = None):
+    def __init__(self, level: int, ids, names, geometries, style: GridStyle | None = None, *,
+                 always_visible: bool = False):
         self.level = level
         self.key = f"grid-{level}"
         self.title = LEVEL_NAMES.get(level, f"{level}级网格")
         self.ids = np.asarray(ids, dtype=np.int64)
         self.names = list(names)
         self.style = style or GRID_STYLES.get(level, GRID_STYLES[4])
-        self.rings: RingArrays = ring_arrays(geometries)
+        self.always_visible = always_visible  # the user asked for this level: no level of detail
+        self.lod = CoverageLod(geometries)
+        self.rings = ring_arrays(self.lod.projected, projected=True)
         box = self.rings.feature_bbox
         sizes = np.fmax(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]) if len(box) else np.empty(0)
-        self.median_size_m = float(np.nanmedian(sizes)) if len(sizes) else 0.0
-        self._label_xy = self._label_points(geometries)
+        self.median_size_m = float(np.nanmedian(sizes)) if len(sizes) and not np.isnan(sizes).all() else 0.0
+        self._label_xy, self._label_order = self._label_points(self.lod.projected)
+        self._fill: FillState | None = None
+        self._fill_paths: dict[tuple, list[tuple[int, QPainterPath]]] = {}
+        self._fill_lock = threading.Lock()
 
     @staticmethod
-    def _label_points(geometries) -> np.ndarray:
-        if not len(geometries):
-            return np.empty((0, 2))
-        points = shapely.point_on_surface(np.asarray(geometries, dtype=object))
-        coords = shapely.get_coordinates(points)
-        x, y = lonlat_to_mercator(coords[:, 0], coords[:, 1])
-        return np.column_stack([x, y])
+    def _label_points(projected) -> tuple[np.ndarray, np.ndarray]:
+        if not len(projected):
+            return np.empty((0, 2)), np.empty(0, dtype=np.int64)
+        xy = shapely.get_coordinates(shapely.point_on_surface(projected))
+        return xy, np.argsort(-shapely.area(projected), kind="stable")  # big grids get their names first
 
     def extent(self):
         return bbox_union(self.rings.feature_bbox)
 
-    def visible_at(self, viewport: MapViewport) -> bool:
-        return self.median_size_m / viewport.res >= self.style.min_feature_px
+    def visible_at(self, viewport) -> bool:
+        return self.always_visible or self.median_size_m / viewport.res >= self.style.min_feature_px
 
+    # -- statistic fill ----------------------------------------------------------------
+    def set_fill_values(self, ids, values) -> None:
+        """Fill grids by a statistic (e.g. open cases) in 5 quantile classes; ``values=None`` clears.
+
+        Grids not in ``ids`` (or with NaN) stay unfilled. Call the canvas' ``refresh()`` after.
+        """
+        if values is None:
+            self._fill = None
+            return
+        by_id = {int(i): n for n, i in enumerate(self.ids.tolist())}
+        per_feature = np.full(len(self.ids), np.nan)
+        for grid_id, value in zip(np.asarray(ids).tolist(), np.asarray(values, dtype=float).tolist()):
+            n = by_id.get(int(grid_id))
+            if n is not None:
+                per_feature[n] = value
+        classes, breaks = fill_classes(per_feature)
+        picks = np.linspace(0, len(FILL_RAMP) - 1, len(breaks)).round().astype(int) if breaks else []
+        colours = [QColor(FILL_RAMP[p]) for p in picks]  # few distinct values: spread over the ramp
+        for colour in colours:
+            colour.setAlpha(FILL_ALPHA)
+        self._fill = FillState(classes, tuple(colours), breaks)
+
+    def fill_state(self) -> FillState | None:
+        return self._fill
+
+    def fill_legend(self, dpr: float = 1.0) -> list[tuple[str, QImage]]:
+        """(label, swatch) per class of the current fill: ``≤ 3``, ``4–7``, …"""
+        fill = self._fill
+        if fill is None:
+            return []
+        rows, low = [], None
+        for colour, high in zip(fill.colours, fill.breaks):
+            text = f"≤ {high:g}" if low is None else f"{low:g} – {high:g}"
+            rows.append((text, legend_icon(lambda p, s, c=colour: p.fillRect(2, 2, s - 4, s - 4, c), 18, dpr)))
+            low = high
+        return rows
+
+    def _class_paths(self, lod, bucket: int, fill: FillState) -> list[tuple[int, QPainterPath]]:
+        key = (lod.tolerance, id(fill), bucket)
+        found = self._fill_paths.get(key)
+        if found is None:
+            features = lod.bucket_features[bucket]
+            classes = fill.classes[features]
+            found = [(int(c), lod.feature_path(features[classes == c])) for c in np.unique(classes) if c >= 0]
+            with self._fill_lock:
+                if len(self._fill_paths) > 20_000:
+                    self._fill_paths.clear()
+                self._fill_paths[key] = found
+        return found
+
+    # -- painting ------------------------------------------------------------------------
     def paint(self, painter: QPainter, ctx: RenderContext) -> None:
         vp = ctx.viewport
         if not self.visible_at(vp) or not self.rings.ring_count:
             return
-        rings = boxes_in_view(self.rings.ring_bbox, vp.extent)
-        box = self.rings.ring_bbox[rings]
-        rings = rings[np.fmax(box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]) >= vp.res]  # sub-pixel rings
-        pen = QPen(QColor(self.style.colour), self.style.width)
-        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        lod = self.lod.at(vp.res)
+        buckets = lod.buckets_in_view(vp.extent)
+        ctx.stats[self.key] = lod.bucket_features[0][:0] if not len(buckets) else \
+            np.concatenate([lod.bucket_features[b] for b in buckets])
+        pen, offsets = outline_pen(self.style.colour, self.style.width)
         if self.style.dashed:
             pen.setStyle(Qt.PenStyle.DashLine)
         painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        offsets, xy = self.rings.offsets, self.rings.xy
-        for n, r in enumerate(rings):
-            if n % CANCEL_CHECK_EVERY == 0 and ctx.cancelled:
+        transform = screen_transform(vp)
+        for n, b in enumerate(buckets.tolist()):
+            if n % 16 == 0 and ctx.cancelled:
                 return
-            painter.drawPolyline(qpolygonf(vp.to_screen(xy[offsets[r]:offsets[r + 1]])))
+            stroke_stamped(painter, transform.map(lod.bucket_paths[b]), offsets)
+
+    def paint_fill(self, painter: QPainter, ctx: RenderContext) -> None:
+        vp, fill = ctx.viewport, self._fill
+        if fill is None and not self.style.fill:
+            return
+        if not self.visible_at(vp) or not self.rings.ring_count:
+            return
+        lod = self.lod.at(vp.res)
+        transform = screen_transform(vp)
+        painter.setPen(Qt.PenStyle.NoPen)
+        plain = QColor(self.style.fill) if self.style.fill else None
+        for n, b in enumerate(lod.buckets_in_view(vp.extent).tolist()):
+            if n % 16 == 0 and ctx.cancelled:
+                return
+            if fill is None:
+                painter.fillPath(transform.map(lod.bucket_paths[b]), plain)
+                continue
+            for cls, path in self._class_paths(lod, b, fill):
+                painter.fillPath(transform.map(path), fill.colours[cls])
 
     def paint_labels(self, painter: QPainter, ctx: RenderContext) -> None:
-        vp = ctx.viewport
-        if not self.style.label_pt or not self.visible_at(vp) or not len(self.names):
+        vp, style = ctx.viewport, self.style
+        if not style.label_pt or not self.names or not self.visible_at(vp):
+            return
+        if self.median_size_m / vp.res < style.label_min_px:
             return
         box = self.rings.feature_bbox
-        wide = (box[:, 2] - box[:, 0]) / vp.res >= self.style.label_min_px
-        candidates = np.intersect1d(boxes_in_view(box, vp.extent), np.nonzero(wide)[0])
-        if not len(candidates):
+        min_x, min_y, max_x, max_y = vp.extent
+        x, y = self._label_xy[:, 0], self._label_xy[:, 1]
+        width_px = (box[:, 2] - box[:, 0]) / vp.res
+        inside = (x >= min_x) & (x <= max_x) & (y >= min_y) & (y <= max_y)
+        anchors_xy = self._label_xy
+        # A big grid whose label point is off screen still gets its name, on its visible part.
+        partial = np.nonzero(~inside & (width_px >= 24) & (box[:, 2] >= min_x) & (box[:, 0] <= max_x)
+                             & (box[:, 3] >= min_y) & (box[:, 1] <= max_y))[0]
+        if 0 < len(partial) <= PARTIAL_LABELS_MAX:
+            visible = shapely.clip_by_rect(self.lod.projected[partial], *vp.extent)
+            found = ~shapely.is_empty(visible)
+            anchors_xy = anchors_xy.copy()
+            anchors_xy[partial[found]] = shapely.get_coordinates(shapely.point_on_surface(visible[found]))
+            inside[partial[found]] = True
+            width_px = width_px.copy()
+            clipped = shapely.bounds(visible[found])
+            width_px[partial[found]] = (clipped[:, 2] - clipped[:, 0]) / vp.res
+        ok = inside & (width_px >= 24)
+        order = self._label_order[ok[self._label_order]]
+        if not len(order):
             return
-        font = QFont()
-        font.setFamilies(["Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", "sans-serif"])
-        font.setPointSizeF(self.style.label_pt)
-        font.setBold(self.level <= 2)
-        previous_font = painter.font()
-        painter.setFont(font)
-        metrics = painter.fontMetrics()
-        halo = QPen(QColor(255, 255, 255, 230), 3.0)
-        halo.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-        ink = QColor(self.style.colour).darker(130)
-        placed: list[QRectF] = []
-        screen = vp.to_screen(self._label_xy[candidates])
-        for n, (feature, (sx, sy)) in enumerate(zip(candidates, screen)):
-            if n % CANCEL_CHECK_EVERY == 0 and ctx.cancelled:
-                break
-            text = self.names[feature]
-            width = metrics.horizontalAdvance(text)
-            rect = QRectF(sx - width / 2, sy - metrics.height() / 2, width, metrics.height())
-            if any(rect.intersects(other) for other in placed):
-                continue  # labels never overlap; the first (largest code order) wins
-            placed.append(rect.adjusted(-4, -2, 4, 2))
-            path = QPainterPath()
-            path.addText(QPointF(rect.left(), rect.top() + metrics.ascent()), font, text)
-            painter.strokePath(path, halo)
-            painter.fillPath(path, ink)
-        painter.setFont(previous_font)
+        anchors = np.zeros_like(anchors_xy)
+        anchors[order] = vp.to_screen(anchors_xy[order])
+        ink = QColor(style.label_colour) if style.label_colour else QColor(style.colour).darker(135)
+        ctx.stats[f"{self.key}-labels"] = place_labels(
+            painter, ctx.labels, names=self.names, order=order, anchors=anchors, fits_px=width_px * 0.95,
+            font=label_font(style.label_pt, self.level <= 2), ink=ink, dpr=vp.dpr,
+            cancelled=lambda: ctx.cancelled)
 
 
 class GridFillLayer(MapLayer):
@@ -168,27 +249,7 @@ class GridFillLayer(MapLayer):
         return self.grids.extent()
 
     def paint(self, painter: QPainter, ctx: RenderContext) -> None:
-        vp, rings = ctx.viewport, self.grids.rings
-        if not self.grids.style.fill:
-            return
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(self.grids.style.fill))
-        visible = boxes_in_view(rings.ring_bbox, vp.extent)
-        features = rings.ring_feature[visible]
-        # One QPainterPath for everything fills slowly (0.35 s for 5,000 rings); a polygon per
-        # single-ring feature is fast, and only features with holes pay for a path.
-        counts = np.bincount(features, minlength=len(rings.feature_bbox))
-        holed = np.nonzero(counts > 1)[0]
-        for n, r in enumerate(visible[counts[features] == 1]):
-            if n % CANCEL_CHECK_EVERY == 0 and ctx.cancelled:
-                return
-            painter.drawPolygon(qpolygonf(vp.to_screen(rings.ring(r))))
-        for feature in holed:
-            path = QPainterPath()
-            path.setFillRule(Qt.FillRule.OddEvenFill)  # holes stay empty
-            for r in visible[features == feature]:
-                path.addPolygon(qpolygonf(vp.to_screen(rings.ring(r))))
-            painter.drawPath(path)
+        self.grids.paint_fill(painter, ctx)
 
 
 class GridLabelLayer(MapLayer):
@@ -201,103 +262,6 @@ class GridLabelLayer(MapLayer):
 
     def paint(self, painter: QPainter, ctx: RenderContext) -> None:
         self.grids.paint_labels(painter, ctx)
-
-
-def marker_image(shape: str, rgba: tuple[int, int, int, int], size: float, dpr: float) -> tuple[QImage, float, float]:
-    """A small sprite and the offset of its anchor; stamping sprites beats drawing ellipses."""
-    pad = 2.0
-    height = size * 1.6 if shape == "pin" else size
-    image = QImage(int((size + 2 * pad) * dpr + 0.999), int((height + 2 * pad) * dpr + 0.999),
-                   QImage.Format.Format_ARGB32_Premultiplied)
-    image.setDevicePixelRatio(dpr)
-    image.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(image)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    colour = QColor(*rgba)
-    outline = QColor(255, 255, 255, rgba[3]) if shape == "pin" else colour.darker(160)
-    painter.setPen(QPen(outline, 1.2 if shape == "pin" else 0.8))
-    painter.setBrush(colour)
-    if shape == "pin":
-        # A teardrop whose tip is the anchor: the case location is the tip, not the blob.
-        r = size / 2
-        path = QPainterPath()
-        path.moveTo(pad + r, pad + height)
-        path.arcTo(QRectF(pad, pad, size, size), 225, -270)
-        path.closeSubpath()
-        painter.drawPath(path)
-        anchor = (pad + r, pad + height)
-    else:
-        painter.drawEllipse(QRectF(pad, pad, size, size))
-        anchor = (pad + size / 2, pad + size / 2)
-    painter.end()
-    return image, anchor[0], anchor[1]
-
-
-class PointLayer(MapLayer):
-    """Many points coloured by class (source category, case state).
-
-    ``classes[i]`` indexes ``palette``; classes are drawn in palette order, so put
-    what matters most last (it ends up on top).
-    """
-
-    def __init__(self, key: str, title: str, lon, lat, classes, palette: list[tuple[str, tuple]],
-                 *, marker: str = "dot", size: float = 7.0, ids=None,
-                 class_markers: dict[int, tuple[str, float]] | None = None):
-        self.key, self.title = key, title
-        self.class_markers = dict(class_markers or {})  # class → (marker, size) overrides
-        x, y = lonlat_to_mercator(lon, lat)
-        self.xy = np.column_stack([np.atleast_1d(x), np.atleast_1d(y)]) if np.size(x) else np.empty((0, 2))
-        self.classes = np.asarray(classes, dtype=np.int64).reshape(-1)
-        self.palette = list(palette)  # (legend text, rgba)
-        self.marker, self.size = marker, size
-        self.ids = None if ids is None else np.asarray(ids, dtype=np.int64)
-
-    def __len__(self) -> int:
-        return len(self.xy)
-
-    def extent(self):
-        if not len(self.xy):
-            return None
-        return (float(self.xy[:, 0].min()), float(self.xy[:, 1].min()),
-                float(self.xy[:, 0].max()), float(self.xy[:, 1].max()))
-
-    def paint(self, painter: QPainter, ctx: RenderContext) -> None:
-        vp = ctx.viewport
-        if not len(self.xy):
-            return
-        margin = self.size * 2 * vp.res
-        min_x, min_y, max_x, max_y = vp.extent
-        x, y = self.xy[:, 0], self.xy[:, 1]
-        inside = np.nonzero((x >= min_x - margin) & (x <= max_x + margin)
-                            & (y >= min_y - margin) & (y <= max_y + margin))[0]
-        if not len(inside):
-            return
-        screen = vp.to_screen(self.xy[inside])
-        ix = np.floor(screen[:, 0]).astype(np.int64)
-        iy = np.floor(screen[:, 1]).astype(np.int64)
-        # One marker per pixel and class: zoomed out, 100,000 points collapse to what
-        # can be seen, and the sorted keys come out grouped by class for free.
-        pad = int(self.size * 2) + 2
-        stride_x, stride_y = vp.width + 2 * pad, vp.height + 2 * pad
-        keys = (self.classes[inside] * stride_y + (iy + pad)) * stride_x + (ix + pad)
-        keys, first = np.unique(keys, return_index=True)
-        classes = self.classes[inside][first]
-        sx, sy = screen[first, 0], screen[first, 1]
-        bounds = np.searchsorted(classes, np.arange(len(self.palette) + 1))
-        for cls, (_, rgba) in enumerate(self.palette):
-            start, stop = bounds[cls], bounds[cls + 1]
-            if start == stop:
-                continue
-            marker, size = self.class_markers.get(cls, (self.marker, self.size))
-            sprite, ax, ay = marker_image(marker, rgba, size, vp.dpr)
-            left = (sx[start:stop] - ax).tolist()
-            top = (sy[start:stop] - ay).tolist()
-            draw = painter.drawImage
-            for n in range(0, len(left), CANCEL_CHECK_EVERY * 10):
-                if ctx.cancelled:
-                    return
-                for px, py in zip(left[n:n + CANCEL_CHECK_EVERY * 10], top[n:n + CANCEL_CHECK_EVERY * 10]):
-                    draw(QPointF(px, py), sprite)
 
 
 class HighlightLayer(MapLayer):
@@ -321,6 +285,7 @@ class HighlightLayer(MapLayer):
             path.addPolygon(qpolygonf(vp.to_screen(self.rings.ring(r))))
             path.closeSubpath()
         painter.fillPath(path, QColor(*self.fill))
-        pen = QPen(QColor(*self.outline), self.width)
-        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
-        painter.strokePath(path, pen)
+        pen, offsets = outline_pen(QColor(*self.outline), self.width)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        stroke_stamped(painter, path, offsets)

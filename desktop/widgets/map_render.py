@@ -19,6 +19,7 @@ from desktop.widgets.map_layers import MapLayer, RenderContext
 from desktop.widgets.map_viewport import MapViewport
 
 log = logging.getLogger(__name__)
+MAP_BACKGROUND = QColor("#e6eaee")  # behind everything, when no basemap covers it
 
 
 class RenderSignals(QObject):

@@ -10,10 +10,12 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from gis.cli import case_commands, io_commands, monitoring_commands, workspace_commands
+from gis.cli import (admin_commands, case_commands, grid_commands, io_commands, monitoring_commands,
+                     watch_commands, workspace_commands)
 from gis.storage.store import StoreError
 
-COMMAND_MODULES = (workspace_commands, io_commands, case_commands, monitoring_commands)
+COMMAND_MODULES = (workspace_commands, io_commands, grid_commands, case_commands, monitoring_commands,
+                   watch_commands, admin_commands)
 
 
 class CliError(Exception):

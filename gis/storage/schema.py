@@ -6,7 +6,7 @@ compares a migrated database against it on both backends.
 from __future__ import annotations
 
 from sqlalchemy import (
-    JSON, Boolean, CheckConstraint, Column, Date, DateTime, Float, ForeignKey, Index, Integer,
+    JSON, BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, Float, ForeignKey, Index, Integer,
     LargeBinary, MetaData, String, Table, Text, UniqueConstraint,
 )
 
@@ -274,7 +274,97 @@ work_calendar = Table(
 # For duplicate suggestions (same category, recent) and the overdue list.
 Index(None, cases.c.category_id, cases.c.created_at)
 Index(None, cases.c.due_at)
+# Case table, filters and charts at a million cases (migration 0004): every filtered or charted
+# column behind the default sort, so counts and aggregates read one index and no table rows.
+Index("ix_cases_created_at_cover", cases.c.created_at, cases.c.state, cases.c.source, cases.c.category_id,
+      cases.c.grid_id, cases.c.due_at, cases.c.closed_at)
+Index("ix_cases_grid_id_cover", cases.c.grid_id, cases.c.state, cases.c.created_at, cases.c.due_at,
+      cases.c.closed_at, cases.c.source, cases.c.category_id)
+Index(None, case_events.c.actor)  # the 我经办的 work list
 
 APPEND_ONLY_TABLES = ("case_events", "audit_log", "attachments")
 GEOMETRY_COLUMNS = (("grids", "boundary"), ("pollution_sources", "location"), ("stations", "location"),
                     ("cases", "location"))
+
+# The change feed every seat follows (gis.storage.changes). Rows are written only by the triggers
+# of migration 0003, in the transaction of the change itself; ``at`` is UTC. AUTOINCREMENT on
+# SQLite: an id is never reused, even after pruning has deleted the newest rows.
+changes = Table(
+    "changes", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("at", DateTime, nullable=False),
+    Column("table_name", String(40), nullable=False),
+    Column("row_id", Integer, nullable=False),
+    Column("op", String(6), nullable=False),
+    Column("info", JSON),
+    CheckConstraint("op IN ('insert', 'update', 'delete')", name="op_known"),
+    sqlite_autoincrement=True,
+)
+
+# What the triggers of ``changes`` watch. ``readings`` only on PostgreSQL, and then one change per
+# station per statement (see migration 0003).
+CHANGE_TABLES = ("grids", "people", "assignments", "pollution_sources", "stations", "cases", "case_events",
+                 "alarms")
+
+# EnvGrid accounts (gis.security.users). ``role`` is one of gis.security.users.UserRole; the
+# optional data scope is a second-level grid whose subtree (by code prefix) is all the user sees
+# and edits. RESTRICT, never SET NULL: deleting the grid must not silently widen the scope to
+# everything. ``password_hash`` is an argon2id PHC string; no plain or reversible password exists.
+users = Table(
+    "users", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(32), nullable=False, unique=True),
+    Column("display_name", String(100), nullable=False, default=""),
+    Column("role", String(20), nullable=False),
+    Column("scope_grid_id", Integer, ForeignKey("grids.id", ondelete="RESTRICT")),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("failed_attempts", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime),
+    Column("password_hash", String(255), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_login", DateTime),
+    CheckConstraint("role IN ('seat', 'gis_editor', 'leader', 'admin')", name="role_known"),
+    CheckConstraint("failed_attempts >= 0", name="failures_not_negative"),
+)
+
+# Grid editing (gis.editing, migration 0006). ``grid_history``: every earlier version of a grid,
+# written when an edit session saves a change or a deletion, so boundaries can be traced with
+# their dates. No foreign key: the history outlives a deleted grid (whose assignments, removed
+# with it by CASCADE, are kept in ``staff``). ``four_bounds_review``: grids whose 四至 no longer
+# fits their boundary after an edit, with the suggested text, until someone updates the 四至.
+grid_history = Table(
+    "grid_history", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("grid_id", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("parent_id", Integer),
+    Column("boundary", Geometry("GEOMETRY"), nullable=False),
+    Column("area_m2", Float, nullable=False),
+    Column("east", Text, nullable=False, default=""),
+    Column("south", Text, nullable=False, default=""),
+    Column("west", Text, nullable=False, default=""),
+    Column("north", Text, nullable=False, default=""),
+    Column("duties", Text, nullable=False, default=""),
+    Column("valid_from", Date),
+    Column("valid_to", Date),
+    Column("change", String(20), nullable=False),
+    Column("changed_at", DateTime, nullable=False),
+    Column("changed_by", String(100), nullable=False),
+    Column("staff", JSON),
+    Index(None, "grid_id", "version"),
+)
+
+four_bounds_review = Table(
+    "four_bounds_review", metadata,
+    Column("grid_id", Integer, ForeignKey("grids.id", ondelete="CASCADE"), primary_key=True),
+    Column("east", Text, nullable=False),
+    Column("south", Text, nullable=False),
+    Column("west", Text, nullable=False),
+    Column("north", Text, nullable=False),
+    Column("flagged_at", DateTime, nullable=False),
+)
+
+GEOMETRY_COLUMNS = GEOMETRY_COLUMNS + (("grid_history", "boundary"),)

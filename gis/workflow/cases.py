@@ -3,7 +3,9 @@
 Every function takes a Connection and leaves the transaction to the caller, so a case row
 update and its event commit or roll back together. The row carries a version: a transition
 updates ``WHERE id = ? AND version = ?`` and raises :class:`ConflictError` when another seat
-got there first. The actor is a plain string until user accounts exist.
+got there first. The actor is a logged-in Session (or User): its role and data scope are checked
+(gis.security.permissions) and every change is audited in the same transaction; a plain string
+is a trusted system caller (CLI without accounts, receiver), audited under that name.
 
 An event's ``grid_id`` is the grid responsible *after* the step (for 上报上级: the parent); the
 grid it came from is in ``payload["from_grid_id"]``.
@@ -19,6 +21,8 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 
 from gis.domain import CaseAction, CaseSource, CaseState, Grid, Person, Role
+from gis.security.audit import audited
+from gis.security.permissions import Permission, authorize, require_in_scope
 from gis.storage.schema import case_categories, case_events, cases, grids
 from gis.workflow.attachments import (AttachmentInfo, NewAttachment, check_attachments, insert_attachments,
                                       read_attachment_infos)
@@ -277,7 +281,8 @@ def create_case(connection: Connection, *, source: str, category: str | int | No
         Unknown source or category, no description or actor, half a coordinate, unknown grid.
     """
     now = now or datetime.now()
-    actor = _check_actor(actor)
+    session = authorize(connection, actor, Permission.CASES_WRITE)  # None: a plain-string system caller
+    actor = _check_actor(session.actor_name if session else actor)
     source = parse_source(source)
     category_id, _ = resolve_category(connection, category)
     if not description or not description.strip():
@@ -296,6 +301,8 @@ def create_case(connection: Connection, *, source: str, category: str | int | No
         index = index or GridIndex.from_connection(connection)
         route = index.locate(lon, lat, border_m)
         grid_id = route.grid.id if route.grid else None
+    if session is not None:
+        require_in_scope(session, grid_id, Permission.CASES_WRITE, connection=connection)
     due_at = deadline_for(connection, source, category_id, now)
     row = {"source": str(source), "category_id": category_id, "description": description.strip(),
            "location": shapely.Point(lon, lat) if lon is not None else None, "lon": lon, "lat": lat,
@@ -312,6 +319,8 @@ def create_case(connection: Connection, *, source: str, category: str | int | No
     event_id = _insert_event(connection, case_id, now, actor, CaseAction.REGISTER, None, CaseState.PENDING,
                              grid_id, description.strip(), False, payload)
     insert_attachments(connection, case_id, event_id, attachments, now)
+    audited(connection, session or actor, "case.create", "cases", case_id, None,
+            {**{k: v for k, v in row.items() if k != "location"}, "number": number}, now=now)
     duplicates = []
     if lon is not None:
         options = {k: v for k, v in (("radius_m", duplicate_radius_m), ("days", duplicate_days)) if v is not None}
@@ -344,9 +353,12 @@ def apply_action(connection: Connection, case: int | str, action: str, actor: st
     CaseNotFound
     """
     now = now or datetime.now()
-    actor = _check_actor(actor)
+    session = authorize(connection, actor, Permission.CASES_WRITE)  # None: a plain-string system caller
+    actor = _check_actor(session.actor_name if session else actor)
     action = parse_action(action)
     row = _load(connection, case)
+    if session is not None:
+        require_in_scope(session, row.grid_id, Permission.CASES_WRITE, connection=connection)
     if expected_version is not None and expected_version != row.version and action not in NO_STATE_CHANGE:
         # A stale screen: say so, rather than that the action does not fit a state the user never saw.
         raise ConflictError(row.number, expected_version, row.version)
@@ -377,6 +389,8 @@ def apply_action(connection: Connection, case: int | str, action: str, actor: st
         if grid_id is not None:
             if _grid_ref(connection, grid_id) is None:
                 raise MissingInput(f"网格 {grid_id} 不存在")
+            if session is not None:  # 派发 only inside the scope (上报上级 may leave it: that is its point)
+                require_in_scope(session, grid_id, Permission.CASES_WRITE, connection=connection)
             new_grid, new_department = grid_id, None
         else:
             new_department = department
@@ -422,6 +436,10 @@ def apply_action(connection: Connection, case: int | str, action: str, actor: st
     event_id = _insert_event(connection, row.id, now, actor, action, row.state, to_state, new_grid, text,
                              rule.internal if internal is None else bool(internal), event_payload)
     attachment_ids = insert_attachments(connection, row.id, event_id, attachments, now)
+    audited(connection, session or actor, f"case.{action}", "cases", row.id,
+            {"state": row.state, "grid_id": row.grid_id, "department": row.department, "version": row.version},
+            {"state": str(to_state), "grid_id": new_grid, "department": new_department, "version": version,
+             "event_id": event_id, "note": text}, now=now)
     return ActionResult(row.id, row.number, str(action), event_id, row.state, str(to_state), version, new_grid,
                         new_department, tuple(attachment_ids))
 

@@ -35,8 +35,7 @@ def test_loads_in_background_then_fills_views(qtbot, workspace):
     assert win.grid_model.rowCount() == 1
     district = win.grid_model.index(0, 0)
     assert win.grid_model.rowCount(district) == 2
-    assert win.case_model.rowCount() == 4
-    assert win.case_proxy.rowCount() == 4
+    qtbot.waitUntil(lambda: win.case_model.rowCount() == 4 and win.case_model.total == 4)  # pages arrive off-thread
     assert "网格 7" in win.counts_label.text() and "案件 4（未办结 3）" in win.counts_label.text()
     assert {layer.key for layer in win.canvas.layers()} >= {"grid-1", "grid-2", "grid-3", "sources", "cases"}
     assert win.canvas.last_image()[0] is not None
@@ -83,10 +82,11 @@ def test_tree_search_filters_recursively(qtbot, window):
 
 def test_double_click_case_zooms_to_it(qtbot, window):
     _loaded(qtbot, window)
-    row = next(r for r in range(window.case_proxy.rowCount())
-               if window.case_proxy.index(r, 0).data() == "AJ20240003")
-    window._on_case_double_clicked(window.case_proxy.index(row, 0))
-    case = window.case_model.cases()[3]
+    qtbot.waitUntil(lambda: window.case_model.rowCount() == 4)
+    row = next(r for r in range(window.case_model.rowCount())
+               if window.case_model.index(r, 0).data() == "AJ20240003")
+    window._on_case_double_clicked(window.case_model.index(row, 0))
+    case = window.case_model.case_at(row)
     centre = window.canvas.lonlat_at(window.canvas.width() / 2, window.canvas.height() / 2)
     assert centre == pytest.approx((case.lon, case.lat), abs=1e-7)
 

@@ -1,0 +1,160 @@
+"""Grid names on the map: greedy, collision-free placement and cached halo sprites.
+
+Placement is first come, first served over one render: label layers are painted from
+the upper grid level down, and within a level from the largest grid to the smallest, so
+a town's name is never pushed out by a village's. A label takes its place only where no
+earlier one is; occupancy is a boolean bitmap of 4-px cells, and every placed rectangle is
+rounded outwards to whole cells, so placed labels can never overlap.
+
+Drawing text with a halo (a stroked glyph path under the filled one) costs ~50 µs a
+label; the result is kept as a small QImage per (text, font, colour, device pixel ratio),
+so a label seen before is one ``drawImage``.
+"""
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import OrderedDict
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPainterPath, QPen
+
+LABEL_FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", "sans-serif"]
+CELL_PX = 4
+PADDING_PX = 3.0        # free space kept around every label
+HALO_PX = 3.0
+MAX_CANDIDATES = 4000   # per layer and render: more would never fit on one screen anyway
+SHORT_NAME = re.compile(r"(第[0-9一二三四五六七八九十]+(?:网格|片区|组))$")
+
+
+class LabelPlacer:
+    """Greedy label placement over one screen; ``placed`` lists what was accepted."""
+
+    def __init__(self, width: int, height: int):
+        self.width, self.height = width, height
+        self.cells = np.zeros((math.ceil(height / CELL_PX) + 1, math.ceil(width / CELL_PX) + 1), dtype=bool)
+        self.placed: list[QRectF] = []
+
+    def _span(self, rect: QRectF) -> tuple[int, int, int, int]:
+        return (int(math.floor((rect.left() - PADDING_PX) / CELL_PX)),
+                int(math.floor((rect.top() - PADDING_PX) / CELL_PX)),
+                int(math.ceil((rect.right() + PADDING_PX) / CELL_PX)),
+                int(math.ceil((rect.bottom() + PADDING_PX) / CELL_PX)))
+
+    def try_place(self, rect: QRectF) -> bool:
+        """Take ``rect`` if it lies on screen and touches no placed label."""
+        if rect.left() < 0 or rect.top() < 0 or rect.right() > self.width or rect.bottom() > self.height:
+            return False  # a name cut by the edge is worse than none; panning brings it back
+        x0, y0, x1, y1 = self._span(rect)
+        x0, y0 = max(x0, 0), max(y0, 0)
+        if self.cells[y0:y1, x0:x1].any():
+            return False
+        self.cells[y0:y1, x0:x1] = True
+        self.placed.append(QRectF(rect))
+        return True
+
+
+class _SpriteCache:
+    """Least-recently-used halo sprites and text widths, shared by all render jobs."""
+
+    def __init__(self, capacity: int = 6000):
+        self.capacity = capacity
+        self._sprites: OrderedDict[tuple, QImage] = OrderedDict()
+        self._widths: dict[tuple, float] = {}
+        self._lock = threading.Lock()
+
+    def width(self, font_key: str, metrics: QFontMetricsF, text: str) -> float:
+        key = (font_key, text)
+        width = self._widths.get(key)
+        if width is None:
+            if len(self._widths) > 4 * self.capacity:
+                self._widths.clear()
+            width = self._widths[key] = metrics.horizontalAdvance(text)
+        return width
+
+    def sprite(self, font: QFont, font_key: str, metrics: QFontMetricsF, text: str, ink: QColor,
+               dpr: float) -> QImage:
+        key = (font_key, text, ink.rgba(), dpr)
+        with self._lock:
+            image = self._sprites.get(key)
+            if image is not None:
+                self._sprites.move_to_end(key)
+                return image
+        image = _halo_image(font, metrics, text, ink, dpr)
+        with self._lock:
+            self._sprites[key] = image
+            while len(self._sprites) > self.capacity:
+                self._sprites.popitem(last=False)
+        return image
+
+
+SPRITES = _SpriteCache()
+
+
+def _halo_image(font: QFont, metrics: QFontMetricsF, text: str, ink: QColor, dpr: float) -> QImage:
+    width = metrics.horizontalAdvance(text) + 2 * HALO_PX
+    height = metrics.height() + 2 * HALO_PX
+    image = QImage(max(1, math.ceil(width * dpr)), max(1, math.ceil(height * dpr)),
+                   QImage.Format.Format_ARGB32_Premultiplied)
+    image.setDevicePixelRatio(dpr)
+    image.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    path = QPainterPath()
+    path.addText(QPointF(HALO_PX, HALO_PX + metrics.ascent()), font, text)
+    halo = QPen(QColor(255, 255, 255, 235), HALO_PX)
+    halo.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+    painter.strokePath(path, halo)
+    painter.fillPath(path, ink)
+    painter.end()
+    return image
+
+
+def label_font(point_size: float, bold: bool) -> QFont:
+    font = QFont()
+    font.setFamilies(LABEL_FONTS)
+    font.setPointSizeF(point_size)
+    font.setBold(bold)
+    return font
+
+
+def short_name(text: str) -> str | None:
+    """``北石庄村第3网格`` → ``第3网格``: what still fits when the whole name does not."""
+    match = SHORT_NAME.search(text)
+    return match.group(1) if match and match.start() > 0 else None
+
+
+def place_labels(painter: QPainter, placer: LabelPlacer, *, names, order, anchors, fits_px, font: QFont,
+                 ink: QColor, dpr: float, cancelled=lambda: False) -> int:
+    """Place and draw labels for features ``order`` (priority first); return how many were drawn.
+
+    ``anchors`` are screen points (N, 2) and ``fits_px`` how wide a label may be for each
+    feature (its width on screen), both indexed like ``names``.
+    """
+    metrics = QFontMetricsF(font)
+    height = metrics.height()
+    font_key = font.key()
+    drawn = 0
+    for n, feature in enumerate(order[:MAX_CANDIDATES].tolist()):
+        if n % 200 == 0 and cancelled():
+            break
+        text = names[feature]
+        room = fits_px[feature]
+        width = SPRITES.width(font_key, metrics, text)
+        if width > room:
+            text = short_name(text)
+            if text is None:
+                continue
+            width = SPRITES.width(font_key, metrics, text)
+            if width > room:
+                continue
+        sx, sy = anchors[feature]
+        rect = QRectF(sx - width / 2, sy - height / 2, width, height)
+        if not placer.try_place(rect):
+            continue
+        sprite = SPRITES.sprite(font, font_key, metrics, text, ink, dpr)
+        painter.drawImage(QPointF(rect.left() - HALO_PX, rect.top() - HALO_PX), sprite)
+        drawn += 1
+    return drawn
