@@ -12,6 +12,8 @@ from enum import StrEnum
 
 from shapely.geometry.base import BaseGeometry
 
+HOTLINE = "12369"  # national environmental complaint hotline, printed on every 公示牌
+
 LEVEL_NAMES = {1: "一级网格", 2: "二级网格", 3: "三级网格", 4: "四级网格", 5: "五级网格点"}
 LEVELS = tuple(LEVEL_NAMES)
 

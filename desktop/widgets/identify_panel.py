@@ -19,7 +19,7 @@ from html import escape
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from desktop.widgets.grid_info import HOTLINE
+from gis.domain import HOTLINE
 from gis.domain import LEVEL_NAMES, OPEN_STATES, STATION_KIND_NAMES, Grid, Person, Role
 
 MUTED = "color:#607d8b;padding-right:8px"
