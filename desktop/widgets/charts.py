@@ -8,7 +8,7 @@ plain click chooses that value alone (again: clears it), Ctrl-click adds or remo
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 import pyqtgraph as pg
@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QComboBox, QGridLayout, QWidget
 
 from desktop.case_filter_model import FilterState
 from desktop.query_runner import QueryRunner
-from desktop.widgets.chart_items import TEXT_COLOUR, BarChart, ChartFrame, DateAxis, cjk_font, style_plot
+from desktop.widgets.chart_items import BarChart, ChartFrame, DateAxis, cjk_font, style_plot
 from gis.aqi import LEVELS
 from gis.domain import LEVEL_NAMES
 from gis.storage import case_stats
@@ -236,14 +236,7 @@ class CaseChartsPanel(QWidget):
     @staticmethod
     def _read_aqi(connection, station_id: int, start, end):
         if start is None and end is None:  # no range chosen: the station's last week of data
-            from sqlalchemy import func, select
-
-            from gis.storage.schema import readings
-            latest = connection.execute(select(func.max(readings.c.data_time))
-                                        .where(readings.c.station_id == station_id)).scalar()
-            if latest is None:
-                return []
-            start, end = latest - timedelta(hours=AQI_DEFAULT_HOURS), latest + timedelta(seconds=1)
+            return case_stats.station_aqi_recent(connection, station_id, hours=AQI_DEFAULT_HOURS)
         return case_stats.station_aqi_series(connection, station_id, start, end)
 
     def _done(self, name: str, show, result) -> None:
@@ -290,6 +283,3 @@ class CaseChartsPanel(QWidget):
             self.state.choose("grid_ids", grid_id)
         if grid_id in self.state.filter.grid_ids:
             self.gridChosen.emit(grid_id)
-
-
-__all__ = ["CaseChartsPanel", "TrendChart", "AqiChart", "BarChart", "pollutant_name", "TEXT_COLOUR"]

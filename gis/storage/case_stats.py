@@ -69,7 +69,7 @@ def cases_by_state(connection: Connection, f: CaseFilter) -> dict[str, int]:
     # Unfiltered, the state index answers alone; filtered, walking it would look up every row
     # (as in top_grids), so the rows the covering index leaves are grouped in a b-tree instead.
     query = select(cases.c.state, func.count()).where(*where).group_by(
-        _Columns(connection.dialect.name, scan and bool(where)).state)
+        _Columns(connection.dialect.name, scan and bool(where)).unindexed("state"))
     counts = dict(connection.execute(query).all())
     ordered = {str(s): counts.pop(str(s)) for s in STATE_ORDER if counts.get(str(s))}
     return {**ordered, **dict(sorted(counts.items()))}  # states this version does not know, last
@@ -102,7 +102,7 @@ def top_grids(connection: Connection, f: CaseFilter, *, by: str = "open", level:
     where.append(overdue_condition(f.at, dialect, scan=scan) if by == "overdue" else open_condition(dialect, scan=scan))
     # SQLite would walk the grid_id index to group without sorting, a table lookup per case;
     # grouping the covering index's rows in a temporary b-tree is a hundred times faster.
-    group = _Columns(dialect, scan).grid_id
+    group = _Columns(dialect, scan).unindexed("grid_id")
     per_grid = (select(cases.c.grid_id, func.count().label("n")).where(*where, cases.c.grid_id.is_not(None))
                 .group_by(group).subquery())
     own, ancestor = grids.alias("own"), grids.alias("ancestor")
@@ -171,6 +171,15 @@ def station_aqi_series(connection: Connection, station_id: int, start: datetime 
         else:
             values[pollutant] = float(value)
     return [_aqi_point(at, values, hours) for at, values in hours.items()]
+
+
+def station_aqi_recent(connection: Connection, station_id: int, *, hours: int = 168) -> list[AqiPoint]:
+    """:func:`station_aqi_series` over the last ``hours`` up to the station's newest hourly reading."""
+    latest = connection.execute(select(func.max(readings.c.data_time)).where(
+        readings.c.station_id == station_id, readings.c.cn == HOURLY_CN)).scalar()
+    if latest is None:
+        return []
+    return station_aqi_series(connection, station_id, latest - timedelta(hours=hours), latest + timedelta(seconds=1))
 
 
 def _aqi_point(at: datetime, values: dict[Pollutant, float], hours: dict) -> AqiPoint:
