@@ -36,12 +36,25 @@ def run_window(db: str | None) -> int:
         print(f"envgrid: {exc}", file=sys.stderr)
         QMessageBox.critical(None, "EnvGrid 无法启动", f"无法打开工作空间：\n{exc}")
         return 2
-    window = MainWindow(store)
+    from desktop.login_dialog import LoginCancelled, ask_for_session
+    from desktop.session_ui import end_session
+
+    try:  # a shared workspace, or one with accounts: log in (or create the administrator) first
+        session = ask_for_session(store)
+    except LoginCancelled:
+        store.close()
+        return 1
+    except Exception as exc:  # the server went away between opening and logging in
+        store.close()
+        QMessageBox.critical(None, "EnvGrid 无法启动", f"无法登录：\n{exc}")
+        return 2
+    window = MainWindow(store, session=session)
     window.mapReady.connect(report_startup_time)
     window.show()
     try:
         return app.exec()
     finally:
+        end_session(window)  # the logout's audit row
         window.store.close()  # the window may have switched workspaces
 
 

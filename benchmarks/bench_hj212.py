@@ -2,7 +2,8 @@
 
 A receiver runs in this process on a fresh SQLite workspace (and, with --pg, a fresh PostgreSQL
 database); a second process opens --connections connections and writes real-time (CN 2011) air
-frames of six pollutants for --seconds, each frame asking for a reply (Flag=5) unless --no-reply.
+frames of six pollutants for --seconds (every frame a new DataTime, as a
+re-sent reading would be stored once), each frame asking for a reply (Flag=5) unless --no-reply.
 A client does not wait for each reply before sending more, but keeps at most --window frames
 unanswered (a real device has one or a few; without a bound, loopback TCP buffers would hold
 hundreds of megabytes and the test would measure them). At the end every frame must have been
@@ -36,10 +37,10 @@ POLLUTANTS = ("a34004", "a34002", "a21026", "a21004", "a21005", "a05024")
 FRAMES_PER_WRITE = 20
 
 
-def device_frames(index: int, count: int, reply: bool) -> list[bytes]:
+def device_frames(index: int, count: int, reply: bool, first: int = 0) -> list[bytes]:
     start = datetime(2024, 5, 1)
     frames = []
-    for n in range(count):
+    for n in range(first, first + count):
         at = start + timedelta(seconds=30 * n)
         fields = {"DataTime": at}
         for k, code in enumerate(POLLUTANTS):
@@ -51,7 +52,6 @@ def device_frames(index: int, count: int, reply: bool) -> list[bytes]:
 
 
 async def one_device(port: int, index: int, deadline: float, reply: bool, window: int) -> tuple[int, int]:
-    blocks = [b"".join(chunk) for chunk in _chunks(device_frames(index, 200, reply), FRAMES_PER_WRITE)]
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     sent = 0
     replies = 0
@@ -66,7 +66,8 @@ async def one_device(port: int, index: int, deadline: float, reply: bool, window
         if reply and sent - replies >= window:
             await asyncio.sleep(0.005)
             continue
-        writer.write(blocks[(sent // FRAMES_PER_WRITE) % len(blocks)])
+        # Every frame a new DataTime: the store keeps one reading per device, time and pollutant.
+        writer.write(b"".join(device_frames(index, FRAMES_PER_WRITE, reply, sent)))
         sent += FRAMES_PER_WRITE
         await writer.drain()
     if reply:
@@ -80,10 +81,6 @@ async def one_device(port: int, index: int, deadline: float, reply: bool, window
     await writer.wait_closed()
     counter.cancel()
     return sent, replies
-
-
-def _chunks(items, size):
-    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 async def clients(port: int, connections: int, seconds: float, reply: bool, window: int) -> dict:

@@ -134,7 +134,9 @@ def prepare_workspace(db: str | Path | None, *, use_last: bool, report: Callable
     """
     if db is None and use_last:
         db = remembered_workspace()
-    store = open_store(db)
+    from desktop.login_dialog import open_store_asking_password
+
+    store = open_store_asking_password(db, open_store)  # a PostgreSQL password: the keyring's, else asked (never saved in files)
     if not is_default_demo(store) or has_grids(store):
         return store
     splash = None

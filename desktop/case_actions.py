@@ -28,10 +28,23 @@ if TYPE_CHECKING:
 
 SEAT_NAME_KEY = "seat_name"
 CASE_ZOOM_SCALE = 4000
+_logged_in = None  # the Session of this process's login (desktop.session_ui), if any
+
+
+def set_logged_in(session) -> None:
+    global _logged_in
+    _logged_in = session
+
+
+def actor():
+    """What the case services get as actor: the logged-in Session (checked, audited), else the seat name."""
+    return _logged_in if _logged_in is not None else seat_name()
 
 
 def seat_name() -> str:
-    """Who the case events name as actor: the ``seat_name`` setting, else the OS user name."""
+    """Who the case events name as actor: the logged-in user, else the ``seat_name`` setting, else the OS user."""
+    if _logged_in is not None:
+        return _logged_in.actor_name
     name = str(QSettings("EnvGrid", "EnvGrid").value(SEAT_NAME_KEY, "") or "").strip()
     if name:
         return name
@@ -83,6 +96,9 @@ class CaseActions(QObject):
     def connect_case_view(self, view) -> None:
         """Open the detail dialog when a row of ``view`` is double-clicked (rows carry CASE_ID_ROLE)."""
         view.doubleClicked.connect(self._on_row_activated)
+        from desktop.case_presence import install_table_presence
+
+        self.table_presence = install_table_presence(view, lambda: self.window.store)  # "张三 正在处理" tooltips
 
     # -- the workspace's grid index -------------------------------------------------------
     def _new_index(self) -> BackgroundValue:
@@ -113,6 +129,7 @@ class CaseActions(QObject):
             return self.intake
         dialog = CaseIntakeDialog(self.window.store, seat_name(), self.grid_index, canvas=self.window.canvas,
                                   parent=self.window)
+        dialog.actor = actor()  # after construction: the form shows the name, the services get the Session
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.caseCreated.connect(self._on_case_created)
         dialog.finished.connect(lambda _r: setattr(self, "intake", None) if self.intake is dialog else None)
@@ -138,7 +155,7 @@ class CaseActions(QObject):
                 dialog.raise_()
                 dialog.activateWindow()
                 return dialog
-        dialog = CaseDetailDialog(self.window.store, case, seat_name(), locate=self.show_on_map, parent=self.window)
+        dialog = CaseDetailDialog(self.window.store, case, actor(), locate=self.show_on_map, parent=self.window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.caseChanged.connect(self.caseChanged)
         dialog.finished.connect(lambda _r: self.details.remove(dialog) if dialog in self.details else None)

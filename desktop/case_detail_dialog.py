@@ -101,6 +101,9 @@ class CaseDetailDialog(QDialog):
         self.setWindowTitle("案件详情")
         self.setModal(False)
         self._build()
+        from desktop.case_presence import CasePresence
+
+        self.presence = CasePresence(self)  # "张三 正在处理（自 10:32）"; this seat's lease while open
         self.resize(900, 760)
         self.reload()
 
@@ -415,6 +418,17 @@ class CaseDetailDialog(QDialog):
             form.show_error(f"无法读取照片 {getattr(exc, 'filename', '') or ''}：{exc.strerror or exc}")
         else:
             form.show_error(f"操作失败（{exc.__class__.__name__}: {exc}），未写入任何内容")
+
+    def external_change(self) -> None:
+        """The live feed saw this case change: reload — unless the seat is filling in an action over
+        the old state, then say so and keep the form (it reloads with the 重新加载 button)."""
+        form = self.action_form
+        if form is not None and form.busy:
+            return  # our own write: its answer reloads
+        if form is not None and form.isVisible():
+            self.show_banner("此案件已被他人更新。核对后可点击“重新加载”查看最新状态；刚才填写的内容会保留。")
+            return
+        self.reload()
 
     def show_banner(self, text: str) -> None:
         self.banner_label.setText(text)

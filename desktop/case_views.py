@@ -145,6 +145,15 @@ class CaseViews(QObject):
         self.charts.refresh()
         self._filter_map()
 
+    def refresh_keeping_place(self) -> None:
+        """As refresh(), for the live feed: the selected row and the scroll position stay (desktop.live_table)."""
+        from desktop.live_table import KeepPlace
+
+        self._update_seat()
+        self._keep_place = KeepPlace(self.view, getattr(self, "_keep_place", None)).reload()
+        self.charts.refresh()
+        self._filter_map()
+
     def shutdown(self) -> None:
         if self.export_job is not None and self.export_job.isRunning():
             self.export_job.cancel()

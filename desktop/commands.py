@@ -1,4 +1,4 @@
-"""Sub-commands that need Qt, added to ``envgrid`` by ``main.py``: ``screenshot``, ``render``."""
+"""Sub-commands that need Qt, added to ``envgrid`` by ``main.py``: ``screenshot``, ``render``, ``report``."""
 from __future__ import annotations
 
 import re
@@ -22,6 +22,15 @@ def register_desktop_commands(subparsers) -> None:
     from desktop import render_command
 
     render_command.register(subparsers)
+    from desktop import report_command
+
+    report_command.register(subparsers)
+    from desktop.grid_panels import sign_command
+
+    sign_command.register(subparsers)
+    from desktop.display import command as display_command
+
+    display_command.register(subparsers)
 
 
 def parse_size(text: str) -> tuple[int, int]:

@@ -18,10 +18,14 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.case_actions import install_case_actions
+from desktop.display.menu import install_display_action
+from desktop.grid_panels import install_grid_panels
+from desktop.editing import install_editing
 from desktop.map_actions import install_map_actions
 from desktop.map_interaction import MapInteraction
 from desktop.map_layer_control import MapLayerControl
 from desktop.case_views import CaseViews
+from desktop.live_apply import install_live_feed
 from desktop.widgets.grid_tree import GridTreeModel
 from desktop.widgets.identify_panel import IdentifyPanel
 from desktop.widgets.map_canvas import MapCanvas, format_lonlat, format_scale
@@ -44,9 +48,13 @@ class MainWindow(QMainWindow):
     mapReady = Signal()      # the first map image after the data arrived
     loadFailed = Signal(str)
 
-    def __init__(self, store: Store, *, remember: bool = True, parent: QWidget | None = None):
+    def __init__(self, store: Store, *, remember: bool = True, session=None, parent: QWidget | None = None):
         super().__init__(parent)
         self.store = store
+        self.session = session  # the logged-in gis.security Session (desktop.login_dialog), None: single seat
+        from desktop.case_actions import set_logged_in
+
+        set_logged_in(session)  # before the case views: they name the seat after it
         self.data: WorkspaceData | None = None
         self._remember = remember
         self._awaiting_map = False
@@ -86,6 +94,10 @@ class MainWindow(QMainWindow):
         if remember:
             self._restore_settings()
         self.load()
+        from desktop.session_ui import apply_session
+
+        apply_session(self, session)  # 当前用户, actions by role, data scope
+        self.live = install_live_feed(self)  # other seats' changes, alarms, connection state (desktop.live_apply)
 
     # -- construction ---------------------------------------------------------------
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -170,10 +182,13 @@ class MainWindow(QMainWindow):
         self.map_actions = install_map_actions(self, view_menu, toolbar)
         view_menu.addSeparator()
         self.layer_menu = view_menu.addMenu("图层")
+        install_display_action(self, view_menu)
         view_menu.addSeparator()
         for dock in (self.grid_dock, self.info_dock, self.layer_control.dock, self.case_dock, self.chart_dock):
             view_menu.addAction(dock.toggleViewAction())
         self.case_actions = install_case_actions(self)  # 案件 menu and tool bar, detail on double-click
+        self.grid_panels = install_grid_panels(self)  # 网格 menu: checks and fixes, staff, public signs, import
+        self.editing = install_editing(self)  # 编辑 menu: boundary edit session, tools, undo/redo, save
         help_menu = self.menuBar().addMenu("帮助(&H)")
         help_menu.addAction(self.map_actions["shortcuts"])
         help_menu.addAction("关于 EnvGrid", self._about)
@@ -210,7 +225,7 @@ class MainWindow(QMainWindow):
         if data.demo:
             self.setWindowTitle(self.windowTitle() + "（演示数据）")
         self.counts_label.setText(f"网格 {len(data.grids):,} · 污染源 {len(data.sources):,} · "
-                                  f"案件 {len(data.cases):,}（未办结 {data.open_cases:,}）")
+                                  f"案件 {getattr(data, 'case_count', len(data.cases)):,}（未办结 {data.open_cases:,}）")
         self._fill_layer_menu(data)
         self.canvas.set_message("" if data.grids else EMPTY_TEXT)
         self.statusBar().showMessage(f"已加载（{data.seconds:.1f} 秒）", 5000)
@@ -338,6 +353,15 @@ class MainWindow(QMainWindow):
         except StoreError as exc:
             QMessageBox.warning(self, "无法打开工作空间", str(exc))
             return
+        from desktop.login_dialog import LoginCancelled, ask_for_session
+        from desktop.session_ui import apply_session, end_session
+
+        try:  # another workspace, other accounts: log in there (or not, for a single-seat file)
+            session = ask_for_session(store, parent=self)
+        except LoginCancelled:
+            store.close()
+            return
+        end_session(self)
         if self._loader is not None:
             self._loader.wait()
         self.canvas.set_highlight(None)
@@ -346,6 +370,7 @@ class MainWindow(QMainWindow):
         self.store.close()
         self.store = store
         self.data = None
+        apply_session(self, session)
         self.load()
 
     def _about(self) -> None:
@@ -370,6 +395,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         if self._remember:
             self.save_settings()
+        self.live.shutdown()
         self.layer_control.shutdown()
         self.case_views.shutdown()
         self.canvas.shutdown()

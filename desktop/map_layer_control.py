@@ -82,6 +82,7 @@ class MapLayerControl(QObject):
         """A workspace arrived: its layers with its saved styles, onto the canvas."""
         self.flush()
         self._store = self.window.store
+        self.panel.set_statistics(getattr(data, "grid_stats", None))  # grid levels filled by a statistic
         self.panel.load(data.layers, data.map_styles, zoom_to_full=True)
         self.pulse.set_pins(self.pins)
         self._overdue.start()

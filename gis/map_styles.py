@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from gis.grid_statistics import GRID_STATISTICS
+
 SETTING_KEY = "map_styles"
 VERSION = 1
 _HEX = set("0123456789abcdefABCDEF")
@@ -59,6 +61,7 @@ class LayerStyle:
     colour: str | None = None   # line colour of grid levels
     width: float | None = None  # line width of grid levels, logical px
     classes: dict[str, ClassStyle] = field(default_factory=dict)
+    fill_by: str | None = None  # grid levels: fill by this statistic (gis.grid_statistics keys)
 
     def klass(self, key: str) -> ClassStyle:
         return self.classes.setdefault(key, ClassStyle())
@@ -69,6 +72,8 @@ class LayerStyle:
             data["colour"] = self.colour
         if self.width is not None:
             data["width"] = self.width
+        if self.fill_by is not None:
+            data["fill_by"] = self.fill_by
         classes = {k: c.to_json() for k, c in self.classes.items() if c.to_json()}
         if classes:
             data["classes"] = classes
@@ -79,9 +84,11 @@ class LayerStyle:
         data = data if isinstance(data, dict) else {}
         opacity = _number(data.get("opacity"), 0.0, 1.0)
         classes = data.get("classes") if isinstance(data.get("classes"), dict) else {}
+        fill_by = data.get("fill_by")
         return cls(visible=data.get("visible") is not False, opacity=1.0 if opacity is None else opacity,
                    colour=_colour(data.get("colour")), width=_number(data.get("width"), 0.1, 20.0),
-                   classes={str(k): ClassStyle.from_json(v) for k, v in classes.items()})
+                   classes={str(k): ClassStyle.from_json(v) for k, v in classes.items()},
+                   fill_by=fill_by if fill_by in GRID_STATISTICS else None)
 
 
 @dataclass

@@ -128,6 +128,7 @@ class IdentifyPanel(QWidget):
 
     EMPTY_TEXT = "单击地图上的网格、污染源、案件或站点，或在左侧网格目录中选择网格，查看其信息。"
     featureActivated = Signal(str, int)
+    staffRequested = Signal(int)  # grid id: the 联系卡/编辑负责人 link under a grid
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -153,7 +154,8 @@ class IdentifyPanel(QWidget):
 
     def show_grid(self, grid: Grid, staff, parent_name: str = "", counts: tuple[int, int] | None = None,
                   others: Sequence[tuple[str, int, str]] = ()) -> None:
-        self._show("grid", grid.id, grid_html(grid, staff, parent_name, counts), others)
+        link = f"<p><a href='staff:{grid.id}'>联系卡 / 编辑负责人</a></p>"
+        self._show("grid", grid.id, grid_html(grid, staff, parent_name, counts) + link, others)
 
     def show_source(self, source, category: str = "", grid_name: str = "", others=()) -> None:
         self._show("source", source.id, source_html(source, category, grid_name), others)
@@ -174,5 +176,7 @@ class IdentifyPanel(QWidget):
 
     def _on_link(self, href: str) -> None:
         kind, _, feature_id = href.partition(":")
-        if feature_id.isdigit():
+        if kind == "staff" and feature_id.isdigit():
+            self.staffRequested.emit(int(feature_id))
+        elif feature_id.isdigit():
             self.featureActivated.emit(kind, int(feature_id))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QColorDialog,
+    QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
@@ -27,6 +28,7 @@ from desktop.widgets.basemap_picker import BasemapPicker
 from desktop.widgets.legend import SWATCH_SIZE, LegendEntry, hex_of, swatch_icon
 from desktop.widgets.map_layers import GridFillLayer, GridLayer, MapLayer
 from desktop.widgets.map_styling import apply_styles, is_live, legend_entries
+from gis.grid_statistics import GRID_STATISTICS
 from gis.map_styles import MapStyles
 
 KEY_ROLE = Qt.ItemDataRole.UserRole
@@ -41,6 +43,7 @@ class LayerPanel(QWidget):
         super().__init__(parent)
         self.canvas, self.basemaps = canvas, basemaps
         self._styles = MapStyles()
+        self._stats: dict = {}  # gis.grid_statistics of the workspace, for fills by a statistic
         self._loaded: list[MapLayer] = []
         self._loading = False  # applying saved styles is not a change to save
         self._rebuild_timer = QTimer(self)
@@ -67,6 +70,12 @@ class LayerPanel(QWidget):
         self.width.setSuffix(" 像素")
         self.width.setSpecialValueText(" ")  # shown while no grid level is selected
         self.width.valueChanged.connect(self._on_width)
+        self.fill_by = QComboBox()  # fill the selected grid level by a statistic
+        self.fill_by.addItem("无（不按统计填色）", None)
+        for key, (name, _unit) in GRID_STATISTICS.items():
+            self.fill_by.addItem(f"按{name}", key)
+        self.fill_by.setToolTip("选中某级网格后，按统计值分级填色（5 级分位数，图例见该级“填色”图层）")
+        self.fill_by.currentIndexChanged.connect(self._on_fill_by)
         self.up, self.down = QToolButton(), QToolButton()
         self.up.setText("上移")
         self.down.setText("下移")
@@ -78,7 +87,7 @@ class LayerPanel(QWidget):
         layout.addWidget(self.picker)
         layout.addWidget(self.tree, 1)
         for label, widgets in (("不透明度", (self.opacity, self.opacity_text)), ("线宽", (self.width,)),
-                               ("顺序", (self.up, self.down))):
+                               ("填色", (self.fill_by,)), ("顺序", (self.up, self.down))):
             row = QHBoxLayout()
             row.addWidget(QLabel(label))
             for widget in widgets:
@@ -92,6 +101,10 @@ class LayerPanel(QWidget):
     # -- loading -------------------------------------------------------------------------------
     def styles(self) -> MapStyles:
         return self._styles
+
+    def set_statistics(self, stats: dict | None) -> None:
+        """Per-grid statistics (``gis.grid_statistics``) that grid levels can be filled by."""
+        self._stats = dict(stats or {})
 
     def load(self, layers: list[MapLayer], styles: MapStyles | None, *, zoom_to_full: bool = False) -> None:
         """A workspace's layers (as loaded) with its saved styles, onto the canvas."""
@@ -120,7 +133,7 @@ class LayerPanel(QWidget):
         self.basemaps.set_basemap(basemap)
 
     def _apply(self, *, zoom_to_full: bool = False) -> None:
-        self.canvas.set_layers(apply_styles(self._loaded, self._styles), zoom_to_full=zoom_to_full)
+        self.canvas.set_layers(apply_styles(self._loaded, self._styles, self._stats), zoom_to_full=zoom_to_full)
 
     # -- edits (also the API the tests use) --------------------------------------------------------
     def set_visible(self, key: str, visible: bool) -> None:
@@ -154,6 +167,17 @@ class LayerPanel(QWidget):
     def set_line_width(self, key: str, width: float) -> None:
         self._styles.layer(key).width = width
         self._apply()
+        self._changed()
+
+    def set_fill_statistic(self, key: str, statistic: str | None) -> None:
+        """Fill grid level ``key`` (``grid-N``) by a statistic (``None``: its plain fill), and show the fill."""
+        if statistic is not None and statistic not in GRID_STATISTICS:
+            raise ValueError(f"unknown grid statistic {statistic!r} for layer {key}; "
+                             f"expected one of {', '.join(GRID_STATISTICS)}")
+        self._styles.layer(key).fill_by = statistic
+        self._apply()
+        if statistic is not None:
+            self.canvas.set_layer_visible(f"{key}-fill", True)
         self._changed()
 
     def move_layer(self, key: str, steps: int) -> bool:
@@ -232,6 +256,8 @@ class LayerPanel(QWidget):
             entries = legend_entries(layer)
             count = f"（{len(layer):,}）" if hasattr(layer, "__len__") else ""
             item = QTreeWidgetItem([layer.title + count])
+            if getattr(layer, "description", ""):
+                item.setToolTip(0, layer.description)  # e.g. which cases the pins cover
             item.setData(0, KEY_ROLE, layer.key)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(0, Qt.CheckState.Checked if self.canvas.is_layer_visible(layer.key)
@@ -274,6 +300,12 @@ class LayerPanel(QWidget):
         for widget in (self.opacity, self.up, self.down):
             widget.setEnabled(layer is not None)
         self.width.setEnabled(isinstance(layer, GridLayer))
+        grid = layer if isinstance(layer, GridLayer) else layer.grids if isinstance(layer, GridFillLayer) else None
+        self.fill_by.setEnabled(grid is not None and bool(self._stats))
+        self.fill_by.blockSignals(True)
+        style = self._styles.layers.get(grid.key) if grid is not None else None
+        self.fill_by.setCurrentIndex(max(0, self.fill_by.findData(style.fill_by if style else None)))
+        self.fill_by.blockSignals(False)
         if not isinstance(layer, GridLayer):
             self.width.blockSignals(True)
             self.width.setValue(self.width.minimum())
@@ -304,6 +336,12 @@ class LayerPanel(QWidget):
         key = self._selected_key()
         if key and value >= 0.1 and isinstance(self.canvas.layer(key), GridLayer):
             self.set_line_width(key, value)
+
+    def _on_fill_by(self, _index: int) -> None:
+        layer = self.canvas.layer(self._selected_key() or "")
+        grid = layer if isinstance(layer, GridLayer) else layer.grids if isinstance(layer, GridFillLayer) else None
+        if grid is not None:
+            self.set_fill_statistic(grid.key, self.fill_by.currentData())
 
     def _move_current(self, steps: int) -> None:
         key = self._selected_key()

@@ -20,6 +20,8 @@ from PySide6.QtWidgets import QWidget
 from desktop.widgets.live_layers import LiveLayerRenderer, with_opacity
 from desktop.widgets.map_geometry import mercator_bbox, mercator_to_lonlat, lonlat_to_mercator
 from desktop.widgets.map_layers import HighlightLayer, MapLayer
+from desktop.widgets.map_obstacles import label_obstacles
+from desktop.widgets.map_preview import BackgroundRenderJob, draw_preview
 from desktop.widgets.map_overlays import (
     FLASH, HOVER, MapMarker, draw_marker, draw_north_arrow, draw_rubber_band, draw_scale_bar, flash_strength,
 )
@@ -359,12 +361,16 @@ class MapCanvas(QWidget):
         self._job_id += 1
         layers = tuple(with_opacity(layer, self._opacity.get(layer.key, 1.0)) for layer in self._layers
                        if layer.key not in self._hidden and not getattr(layer, "live", False))
+        obstacles = label_obstacles([layer for layer in self._layers  # names keep off pins and stations
+                                     if getattr(layer, "live", False) and layer.key not in self._hidden])
+        if obstacles is not None:
+            layers = (obstacles, *layers)
         if self._selection_layer is not None:
             layers += (self._selection_layer,)
         if self._highlight is not None:
             layers += (self._highlight,)
         background = BACKGROUND if self._basemap is None else QColor(0, 0, 0, 0)  # tiles show through
-        job = MapRenderJob(self._job_id, self._viewport, layers, background, self._signals)
+        job = BackgroundRenderJob(self._job_id, self._viewport, layers, background, self._signals)
         self._active_cancel = job.cancel_flag
         # autoDelete stays on: the pool owns the runnable, the canvas keeps only its flag.
         self._pool.start(job)
@@ -418,7 +424,8 @@ class MapCanvas(QWidget):
             self._basemap.paint(painter, self._viewport)
         if self._image is not None:
             self._draw_last_image(painter)
-        self._live.paint(painter, self._viewport)
+        if self._live.image is not None and self._live.viewport is not None:
+            draw_preview(painter, self._live.image, self._live.viewport, self._viewport)
         for overlay in self._extra_overlays:
             overlay.paint(painter, self._viewport)
         self._draw_overlays(painter)
@@ -427,14 +434,7 @@ class MapCanvas(QWidget):
         painter.end()
 
     def _draw_last_image(self, painter: QPainter) -> None:
-        old, new = self._image_viewport, self._viewport
-        if (old.cx, old.cy, old.res, old.width, old.height) == (new.cx, new.cy, new.res, new.width, new.height):
-            painter.drawImage(QPointF(0, 0), self._image)
-            return
-        left, top = new.world_to_screen(*old.screen_to_world(0, 0))
-        k = old.res / new.res
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        painter.drawImage(QRectF(left, top, old.width * k, old.height * k), self._image)
+        draw_preview(painter, self._image, self._image_viewport, self._viewport)
 
     def _draw_overlays(self, painter: QPainter) -> None:
         vp = self._viewport

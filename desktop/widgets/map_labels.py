@@ -1,8 +1,11 @@
 """Grid names on the map: greedy, collision-free placement and cached halo sprites.
 
-Placement is first come, first served over one render: label layers are painted from
+Placement is first come, first served over one render (each label tries its anchor, then a
+few positions around it): label layers are painted from
 the upper grid level down, and within a level from the largest grid to the smallest, so
-a town's name is never pushed out by a village's. A label takes its place only where no
+a town's name is never pushed out by a village's. Point layers painted before the labels
+(key sources, cluster bubbles, case pins, stations: see ``map_obstacles``) ``block`` the cells
+under their symbols first, so a name never covers them. A label takes its place only where no
 earlier one is; occupancy is a boolean bitmap of 4-px cells, and every placed rectangle is
 rounded outwards to whole cells, so placed labels can never overlap.
 
@@ -35,7 +38,9 @@ class LabelPlacer:
     def __init__(self, width: int, height: int):
         self.width, self.height = width, height
         self.cells = np.zeros((math.ceil(height / CELL_PX) + 1, math.ceil(width / CELL_PX) + 1), dtype=bool)
+        self.soft = np.zeros_like(self.cells)  # ordinary symbols and bubbles: names of towns may cover them
         self.placed: list[QRectF] = []
+        self.blocked = 0  # symbol rectangles marked by ``block``
 
     def _span(self, rect: QRectF) -> tuple[int, int, int, int]:
         return (int(math.floor((rect.left() - PADDING_PX) / CELL_PX)),
@@ -43,13 +48,41 @@ class LabelPlacer:
                 int(math.ceil((rect.right() + PADDING_PX) / CELL_PX)),
                 int(math.ceil((rect.bottom() + PADDING_PX) / CELL_PX)))
 
-    def try_place(self, rect: QRectF) -> bool:
-        """Take ``rect`` if it lies on screen and touches no placed label."""
+    def block(self, rects: np.ndarray, *, soft: bool = False) -> None:
+        """Mark screen rectangles (N, 4: left, top, right, bottom) as taken by symbols, not labels.
+
+        ``soft``: symbols a name avoids when it can (ordinary sources, cluster bubbles) but an
+        upper-level name may still cover as a last resort; hard ones (pins, stations, key
+        sources) no name ever covers.
+        """
+        rects = np.asarray(rects, dtype=float).reshape(-1, 4)
+        if not len(rects):
+            return
+        rows, cols = self.cells.shape
+        x0 = np.clip(np.floor(rects[:, 0] / CELL_PX), 0, cols).astype(np.int64)
+        y0 = np.clip(np.floor(rects[:, 1] / CELL_PX), 0, rows).astype(np.int64)
+        x1 = np.clip(np.ceil(rects[:, 2] / CELL_PX), 0, cols).astype(np.int64)
+        y1 = np.clip(np.ceil(rects[:, 3] / CELL_PX), 0, rows).astype(np.int64)
+        keep = (x1 > x0) & (y1 > y0)
+        x0, y0, x1, y1 = x0[keep], y0[keep], x1[keep], y1[keep]
+        if not len(x0):
+            return
+        # Symbols span a few cells each way: loop over the offsets, not over the symbols.
+        target = self.soft if soft else self.cells
+        for dy in range(int((y1 - y0).max())):
+            for dx in range(int((x1 - x0).max())):
+                take = (x0 + dx < x1) & (y0 + dy < y1)
+                target[y0[take] + dy, x0[take] + dx] = True
+        self.blocked += int(len(x0))
+
+    def try_place(self, rect: QRectF, *, over_soft: bool = False) -> bool:
+        """Take ``rect`` if it lies on screen and touches no placed label nor symbol
+        (``over_soft``: soft symbols do not count)."""
         if rect.left() < 0 or rect.top() < 0 or rect.right() > self.width or rect.bottom() > self.height:
             return False  # a name cut by the edge is worse than none; panning brings it back
         x0, y0, x1, y1 = self._span(rect)
         x0, y0 = max(x0, 0), max(y0, 0)
-        if self.cells[y0:y1, x0:x1].any():
+        if self.cells[y0:y1, x0:x1].any() or (not over_soft and self.soft[y0:y1, x0:x1].any()):
             return False
         self.cells[y0:y1, x0:x1] = True
         self.placed.append(QRectF(rect))
@@ -126,12 +159,26 @@ def short_name(text: str) -> str | None:
     return match.group(1) if match and match.start() > 0 else None
 
 
+def _candidates(width: float, height: float, room: float) -> list[tuple[float, float]]:
+    """Offsets to try, best first: on the anchor, then just above, below, right and left of it
+    (a symbol or bubble on the anchor pushes the name aside rather than off the map); sideways
+    only as far as the grid is wide."""
+    step_y = height * 0.9
+    side = max(0.0, min((room - width) / 2, width * 0.6))
+    offsets = [(0.0, 0.0), (0.0, -step_y), (0.0, step_y)]
+    if side >= 4:
+        offsets += [(side, 0.0), (-side, 0.0)]
+    offsets += [(0.0, -2 * step_y), (0.0, 2 * step_y)]
+    return offsets
+
+
 def place_labels(painter: QPainter, placer: LabelPlacer, *, names, order, anchors, fits_px, font: QFont,
-                 ink: QColor, dpr: float, cancelled=lambda: False) -> int:
+                 ink: QColor, dpr: float, cancelled=lambda: False, may_cover_soft: bool = False) -> int:
     """Place and draw labels for features ``order`` (priority first); return how many were drawn.
 
     ``anchors`` are screen points (N, 2) and ``fits_px`` how wide a label may be for each
-    feature (its width on screen), both indexed like ``names``.
+    feature (its width on screen), both indexed like ``names``. ``may_cover_soft``: a name that
+    finds no place clear of every symbol may cover ordinary ones (towns, at small scales).
     """
     metrics = QFontMetricsF(font)
     height = metrics.height()
@@ -151,8 +198,16 @@ def place_labels(painter: QPainter, placer: LabelPlacer, *, names, order, anchor
             if width > room:
                 continue
         sx, sy = anchors[feature]
-        rect = QRectF(sx - width / 2, sy - height / 2, width, height)
-        if not placer.try_place(rect):
+        rect = None
+        for over_soft in ((False, True) if may_cover_soft else (False,)):
+            for dx, dy in _candidates(width, height, room):
+                candidate = QRectF(sx + dx - width / 2, sy + dy - height / 2, width, height)
+                if placer.try_place(candidate, over_soft=over_soft):
+                    rect = candidate
+                    break
+            if rect is not None:
+                break
+        if rect is None:
             continue
         sprite = SPRITES.sprite(font, font_key, metrics, text, ink, dpr)
         painter.drawImage(QPointF(rect.left() - HALO_PX, rect.top() - HALO_PX), sprite)

@@ -234,7 +234,7 @@ class GridLayer(MapLayer):
         ctx.stats[f"{self.key}-labels"] = place_labels(
             painter, ctx.labels, names=self.names, order=order, anchors=anchors, fits_px=width_px * 0.95,
             font=label_font(style.label_pt, self.level <= 2), ink=ink, dpr=vp.dpr,
-            cancelled=lambda: ctx.cancelled)
+            cancelled=lambda: ctx.cancelled, may_cover_soft=self.level <= 2)
 
 
 class GridFillLayer(MapLayer):

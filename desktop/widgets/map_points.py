@@ -11,11 +11,20 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
 
 from desktop.widgets.map_base import MapLayer
-from desktop.widgets.map_cluster import ClusterStyle, bubble_image, cluster_points, draw_bubbles
+from desktop.widgets.map_cluster import ClusterStyle, bubble_image, bubble_rects, choose_clusters, draw_bubbles
 from desktop.widgets.map_geometry import lonlat_to_mercator
 from desktop.widgets.map_symbols import KEY_SCALE, Symbol, SymbolSprites, legend_icon, symbol_legend_icon
 
 SPRITES_PER_CANCEL_CHECK = 5000
+LABELS_AVOID_ALL_UNDER = 300  # fewer sources drawn one by one than this: names avoid every one of them
+
+
+def point_rects(screen: np.ndarray, half_w: float, half_h: float, lift: float = 0.0) -> np.ndarray:
+    """(N, 4) rectangles of symbols centred ``lift`` px above screen points (for label avoidance)."""
+    if not len(screen):
+        return np.empty((0, 4))
+    x, y = screen[:, 0], screen[:, 1] - lift
+    return np.column_stack([x - half_w, y - half_h, x + half_w, y + half_h])
 
 
 def _mercator_xy(lon, lat) -> np.ndarray:
@@ -103,17 +112,26 @@ class SourceLayer(MapLayer):
         if not len(inside):
             return
         singles = inside
-        style = self.cluster
-        if style is not None and vp.res > style.max_res and len(inside) > style.min_points:
-            keys = self.is_key[inside]
-            apart = keys if keys.sum() <= self.key_always else None
-            clusters = cluster_points(self.xy[inside, 0], self.xy[inside, 1], style.cell_px * vp.res,
-                                      style.min_count, apart)
+        keys = self.is_key[inside]
+        clusters = choose_clusters(self.cluster, self.xy[inside, 0], self.xy[inside, 1], vp.res,
+                                   keys if keys.sum() <= self.key_always else None)
+        if clusters is not None:
             ctx.stats[self.key] = clusters
             singles = inside[clusters.singles]
             if len(clusters.counts):
                 screen = vp.to_screen(np.column_stack([clusters.x, clusters.y]))
-                draw_bubbles(painter, screen[:, 0], screen[:, 1], clusters.counts, style.colour, vp.dpr)
+                draw_bubbles(painter, screen[:, 0], screen[:, 1], clusters.counts, self.cluster.colour, vp.dpr)
+                ctx.labels.block(bubble_rects(screen[:, 0], screen[:, 1], clusters.counts), soft=True)
+        # Grid names painted later keep off key sources, and off the others while few are drawn
+        # one by one (soft: only a town's name, finding no free place, may cover them).
+        key = singles[self.is_key[singles]]
+        if len(key):
+            half = self.size * KEY_SCALE / 2 + 1
+            ctx.labels.block(point_rects(vp.to_screen(self.xy[key]), half, half), soft=True)
+        plain = singles[~self.is_key[singles]]
+        if len(plain) and (clusters is not None or len(plain) <= LABELS_AVOID_ALL_UNDER):
+            half = self.size / 2 + 1
+            ctx.labels.block(point_rects(vp.to_screen(self.xy[plain]), half, half), soft=True)
         n_symbols = len(self.symbols)
         groups = self.classes[singles] + n_symbols * self.is_key[singles]  # key sources drawn last, on top
 
@@ -193,9 +211,8 @@ class PointLayer(MapLayer):
         if not len(self.xy):
             return
         inside = _in_view(self.xy, vp.extent, self.size * 2 * vp.res)
-        if self.cluster is not None and vp.res > self.cluster.max_res and len(inside) > self.cluster.min_points:
-            clusters = cluster_points(self.xy[inside, 0], self.xy[inside, 1], self.cluster.cell_px * vp.res,
-                                      self.cluster.min_count)
+        clusters = choose_clusters(self.cluster, self.xy[inside, 0], self.xy[inside, 1], vp.res)
+        if clusters is not None:
             ctx.stats[self.key] = clusters
             if len(clusters.counts):
                 screen = vp.to_screen(np.column_stack([clusters.x, clusters.y]))

@@ -4,6 +4,10 @@ Static layers are immutable, so a style change makes restyled shallow copies —
 projected geometry arrays are shared, only the style value differs — from the layers
 as loaded; live layers (pins, stations) are restyled in place. Applying is always
 from the loaded layers, so styles never compound.
+
+A grid level can be filled by a statistic (``LayerStyle.fill_by``: open cases, overdue
+cases, sources per grid, from ``gis.grid_statistics``): its restyled copy gets graduated
+fill classes (``GridLayer.set_fill_values``), and its fill layer shows them in the legend.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from desktop.widgets.map_layers import (
     MapLayer,
     PointLayer,
 )
+from gis.grid_statistics import GRID_STATISTICS
 from gis.map_styles import LayerStyle, MapStyles
 
 
@@ -37,11 +42,14 @@ def legend_entries(layer: MapLayer) -> list[LegendEntry]:
                 for n, row in enumerate(rows)]
     if isinstance(layer, GridLayer):
         style = layer.style
-        line = LegendEntry("", "边界线", "line", rgba_of(style.colour), style.width, dashed=style.dashed, editable=True)
-        fills = layer.fill_legend(2.0) if hasattr(layer, "fill_legend") else []
-        return [line] + [LegendEntry(f"fill-{n}", text, "icon", (0, 0, 0, 255), icon=icon)
-                         for n, (text, icon) in enumerate(fills)]
+        return [LegendEntry("", "边界线", "line", rgba_of(style.colour), style.width, dashed=style.dashed, editable=True)]
     if isinstance(layer, GridFillLayer):
+        fills = layer.grids.fill_legend(2.0) if layer.grids.fill_state() is not None else []
+        if fills:  # graduated: one swatch per class, "未办结案件数 ≤ 3 件", "4 – 7 件" …
+            name, unit = GRID_STATISTICS.get(getattr(layer.grids, "fill_by", None) or "", ("", ""))
+            texts = ["0" if text == "≤ 0" else text for text, _icon in fills]  # "≤ 0" of a count is 0
+            return [LegendEntry(f"fill-{n}", f"{name if n == 0 else ''} {text} {unit}".strip(), "icon",
+                                (0, 0, 0, 255), icon=icon) for n, (text, (_t, icon)) in enumerate(zip(texts, fills))]
         return [LegendEntry("", "底色", "fill", rgba_of(layer.grids.style.fill or "#ffffff"), editable=True)]
     if isinstance(layer, GridLabelLayer):
         return [LegendEntry("", "名称注记", "text", rgba_of(layer.grids.style.colour))]
@@ -53,6 +61,18 @@ def legend_entries(layer: MapLayer) -> list[LegendEntry]:
                             markers.get(i, (layer.marker, layer.size))[1], editable=True, count=int(counts[i]))
                 for i, (name, rgba) in enumerate(layer.palette) if counts[i]]
     return []
+
+
+def fill_by_statistic(layer: GridLayer, key: str | None, stats: dict | None) -> GridLayer:
+    """``layer``, or a copy of it filled by statistic ``key`` (``stats[key]``: grid id → value)."""
+    values = (stats or {}).get(key) if key else None
+    if values is None:
+        return layer
+    filled = copy.copy(layer)  # the loaded layer keeps no fill: styles never compound
+    filled.fill_by = key
+    ids = filled.ids.tolist()
+    filled.set_fill_values(ids, [values.get(i, 0.0) for i in ids])
+    return filled
 
 
 def restyle(layer: MapLayer, style: LayerStyle | None, grids: dict[int, GridLayer]) -> MapLayer:
@@ -76,6 +96,9 @@ def restyle(layer: MapLayer, style: LayerStyle | None, grids: dict[int, GridLaye
             return layer
         changed = copy.copy(layer)
         changed.grids = source
+        name = GRID_STATISTICS.get(getattr(source, "fill_by", None) or "", ("",))[0]
+        if name and source.fill_state() is not None:
+            changed.title = f"{source.title}填色：{name}"
         return changed
     if isinstance(layer, GridLabelLayer):
         source = grids.get(id(layer.grids))
@@ -106,13 +129,18 @@ def _restyle_live(layer, style: LayerStyle | None) -> None:
             layer.set_class_colour(entry.key, klass.colour)
 
 
-def apply_styles(layers: list[MapLayer], styles: MapStyles) -> list[MapLayer]:
-    """The loaded ``layers`` (bottom first) restyled and put in the saved order."""
+def apply_styles(layers: list[MapLayer], styles: MapStyles, stats: dict | None = None) -> list[MapLayer]:
+    """The loaded ``layers`` (bottom first) restyled and put in the saved order.
+
+    ``stats``: ``gis.grid_statistics`` values for grid levels filled by a statistic.
+    """
     grids: dict[int, GridLayer] = {}
     styled: dict[str, MapLayer] = {}
     for layer in layers:  # grid lines first: fills and labels follow their grid's restyled copy
         if isinstance(layer, GridLayer):
-            new = restyle(layer, styles.layers.get(layer.key), grids)
+            style = styles.layers.get(layer.key)
+            new = restyle(layer, style, grids)
+            new = fill_by_statistic(new if new is not layer else layer, style.fill_by if style else None, stats)
             grids[id(layer)] = new
             styled[layer.key] = new
     for layer in layers:

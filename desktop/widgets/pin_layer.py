@@ -7,6 +7,13 @@ nothing else is rebuilt. A render takes a ``snapshot()``: compact copies of the
 visible pins, immutable, safe to paint from a worker thread while the feed keeps
 writing. The canvas renders live layers on their own (see ``live_layers``), so a
 changed pin re-renders pins only.
+
+Zoomed out, thousands of pins would be a carpet: a crowded view aggregates them into
+count bubbles (``map_cluster.choose_clusters``, density decides), each coloured by the
+most urgent case in it — overdue red above new, dispatched, in progress, closed — so
+a red bubble still says "something here is overdue". Pulsing alarms never go into a
+bubble: they stay pins, and keep pulsing. The same layout blocks the label placer of
+the static map (``obstacles``), so grid names keep off pins and bubbles.
 """
 from __future__ import annotations
 
@@ -19,15 +26,20 @@ import numpy as np
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QPainter
 
-from desktop.widgets.legend import LegendEntry, hex_of, rgba_of, symbol_sprite
+from desktop.widgets.legend import PIN_HEIGHT_RATIO, LegendEntry, hex_of, rgba_of, symbol_sprite
 from desktop.widgets.live_layers import LiveLayer
 from desktop.widgets.map_base import MapLayer
+from desktop.widgets.map_cluster import ClusterStyle, bubble_rects, choose_clusters, draw_bubbles
 from desktop.widgets.map_geometry import lonlat_to_mercator
 from gis.domain import OPEN_STATES, CaseSource, CaseState, CaseSummary
 
 CANCEL_CHECK_EVERY = 5000          # sprites between looks at the render's cancel flag
 PULSE_SECONDS = 600.0              # an alarm pulses at most this long, or until someone takes it up
 PULSE_RECENT = timedelta(minutes=30)  # on opening a workspace, alarms this new still pulse
+# Pins are big (11 × 18 px): a few in a 48-px cell already crowd it. Closer than 1 m/px (about
+# 1:4,000) every case is a pin.
+PIN_CLUSTER = ClusterStyle(cell_px=48.0, min_count=4, max_res=1.0, min_points=1500, crowded_share=0.3)
+BUBBLE_ALPHA = 235
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,29 +80,77 @@ def _timestamp(value: datetime | None) -> float:
     return value.timestamp() if value is not None else np.nan
 
 
+@dataclass(frozen=True, slots=True)
+class PinLayout:
+    """Where the pins of one view go: bubbles (screen centre, count, worst class) and single pins."""
+
+    bubble_xy: np.ndarray      # (B, 2) screen px
+    bubble_counts: np.ndarray
+    bubble_worst: np.ndarray   # class index: the most urgent case in the bubble
+    pin_xy: np.ndarray         # (P, 2) screen px of the tips, one per pixel and class
+    pin_classes: np.ndarray    # ascending (drawing order)
+
+    def obstacle_rects(self, symbols) -> tuple[np.ndarray, np.ndarray]:
+        """Screen rectangles (left, top, right, bottom) of the pins and of the bubbles."""
+        bubbles = bubble_rects(self.bubble_xy[:, 0], self.bubble_xy[:, 1], self.bubble_counts)
+        if not len(self.pin_xy):
+            return np.empty((0, 4)), bubbles
+        sizes = np.asarray([size for _shape, _rgba, size in symbols])[self.pin_classes]
+        tip = np.asarray([shape == "pin" for shape, _rgba, _size in symbols])[self.pin_classes]
+        heights = np.where(tip, sizes * PIN_HEIGHT_RATIO, sizes)
+        x, y = self.pin_xy[:, 0], self.pin_xy[:, 1]
+        top = np.where(tip, y - heights, y - heights / 2)  # a pin's tip is its location
+        return np.column_stack([x - sizes / 2 - 1, top - 1, x + sizes / 2 + 1, top + heights + 1]), bubbles
+
+
 class PinSnapshot(MapLayer):
     """The visible pins of one moment; never changes."""
 
-    def __init__(self, key, title, xy, classes, symbols):
+    def __init__(self, key, title, xy, classes, symbols, pulsing=None, cluster: ClusterStyle | None = PIN_CLUSTER):
         self.key, self.title = key, title
         self.xy, self.classes, self.symbols = xy, classes, symbols  # symbols[c] = (shape, rgba, size)
+        self.pulsing = np.zeros(len(xy), dtype=bool) if pulsing is None else pulsing  # kept out of bubbles
+        self.cluster = cluster
 
-    def paint(self, painter: QPainter, ctx) -> None:
-        vp = ctx.viewport
+    def layout(self, vp) -> PinLayout | None:
         if not len(self.xy):
-            return
+            return None
         margin = 30 * vp.res
         min_x, min_y, max_x, max_y = vp.extent
         x, y = self.xy[:, 0], self.xy[:, 1]
         inside = np.nonzero((x >= min_x - margin) & (x <= max_x + margin) & (y >= min_y - margin)
                             & (y <= max_y + 3 * margin))[0]
+        if not len(inside):
+            return None
+        classes = self.classes[inside]
+        clusters = choose_clusters(self.cluster, x[inside], y[inside], vp.res, self.pulsing[inside], classes)
+        if clusters is not None and len(clusters.counts):
+            bubble_xy = vp.to_screen(np.column_stack([clusters.x, clusters.y]))
+            counts, worst = clusters.counts, clusters.worst
+            inside = inside[clusters.singles]   # singles stay sorted, so classes stay ascending
+            classes = self.classes[inside]
+        else:
+            bubble_xy, counts, worst = np.empty((0, 2)), np.empty(0, np.int64), np.empty(0, np.int64)
         screen = vp.to_screen(self.xy[inside])
-        # One pin per pixel and class: zoomed out, thousands of cases collapse to what can be seen.
+        # One pin per pixel and class: whatever is left never costs more sprites than can be seen.
         stride = vp.width + 64
-        keys = ((self.classes[inside].astype(np.int64) * (vp.height + 64) + np.floor(screen[:, 1]).astype(np.int64) + 32)
+        keys = ((classes.astype(np.int64) * (vp.height + 64) + np.floor(screen[:, 1]).astype(np.int64) + 32)
                 * stride + np.floor(screen[:, 0]).astype(np.int64) + 32)
-        keys, first = np.unique(keys, return_index=True)
-        classes, sx, sy = self.classes[inside][first], screen[first, 0], screen[first, 1]
+        _keys, first = np.unique(keys, return_index=True)
+        return PinLayout(bubble_xy, counts, worst, screen[first], classes[first])
+
+    def paint(self, painter: QPainter, ctx) -> None:
+        vp = ctx.viewport
+        layout = self.layout(vp)
+        if layout is None:
+            return
+        ctx.stats[self.key] = layout
+        if len(layout.bubble_counts):
+            colours = [(*self.symbols[int(c)][1][:3], BUBBLE_ALPHA) for c in layout.bubble_worst.tolist()]
+            order = np.lexsort((layout.bubble_counts, layout.bubble_worst))  # the most urgent on top
+            draw_bubbles(painter, layout.bubble_xy[:, 0], layout.bubble_xy[:, 1], layout.bubble_counts,
+                         colours, vp.dpr, order)
+        classes, sx, sy = layout.pin_classes, layout.pin_xy[:, 0], layout.pin_xy[:, 1]
         bounds = np.searchsorted(classes, np.arange(len(self.symbols) + 1))
         for cls, (shape, rgba, size) in enumerate(self.symbols):
             sprite, ax, ay = symbol_sprite(shape, rgba, size, vp.dpr)
@@ -100,10 +160,19 @@ class PinSnapshot(MapLayer):
                     return
                 painter.drawImage(QPointF(px, py), sprite)
 
+    def block_labels(self, ctx) -> None:
+        """Mark where this view's pins and bubbles go as taken, for the static map's labels."""
+        layout = self.layout(ctx.viewport)
+        if layout is not None:
+            pins, bubbles = layout.obstacle_rects(self.symbols)
+            ctx.labels.block(pins)                # no name covers a case
+            ctx.labels.block(bubbles, soft=True)  # a town's name may cover a bubble, as a last resort
+
 
 class CasePinLayer(LiveLayer):
     key = "cases"
     title = "案件"
+    description = ""  # what the pins cover (tooltip of the layer panel), see describe_window
 
     def __init__(self, cases: Iterable[CaseSummary] = (), *, now: datetime | None = None,
                  pulse_seconds: float = PULSE_SECONDS):
@@ -111,12 +180,18 @@ class CasePinLayer(LiveLayer):
         self.colours = [rgba_of(c.colour, c.alpha) for c in PIN_CLASSES]
         self.visible = [c.visible for c in PIN_CLASSES]
         self.pulse_seconds = pulse_seconds
+        self.cluster: ClusterStyle | None = PIN_CLUSTER  # None: every case a pin at every scale
         self.pulsing: dict[int, float] = {}  # case id → monotonic time the pulse ends
         self._row: dict[int, int] = {}
         self._free: list[int] = []
         self._used = 0
         self._allocate(16)
         self.set_cases(cases, now=now)
+
+    def describe_window(self, closed_days: int, text: str) -> None:
+        """Say which cases the pins cover: all open ones plus those closed in ``closed_days`` days."""
+        self.title = f"案件（未办结＋近{closed_days}天办结）" if closed_days > 0 else "案件（未办结）"
+        self.description = text
 
     # -- storage -------------------------------------------------------------------------------
     def _allocate(self, capacity: int) -> None:
@@ -307,9 +382,26 @@ class CasePinLayer(LiveLayer):
         return float(xy[:, 0].min()), float(xy[:, 1].min()), float(xy[:, 0].max()), float(xy[:, 1].max())
 
     def snapshot(self) -> PinSnapshot:
+        """The pins as they are now; the same object until something changes (every view change
+        asks for one twice: for the pins' render and for the labels' obstacles)."""
+        state = (self.version, tuple(self.pulsing), self.cluster)
+        cached = getattr(self, "_snapshot", None)
+        if cached is not None and cached[0] == state:
+            return cached[1]
+        snapshot = self._make_snapshot()
+        self._snapshot = (state, snapshot)
+        return snapshot
+
+    def _make_snapshot(self) -> PinSnapshot:
         used = slice(0, self._used)
         keep = self._alive[used] & np.asarray(self.visible)[self._cls[used]] & self._match[used]
         classes = self._cls[used][keep]
         order = np.argsort(classes, kind="stable")  # grouped by class, drawn bottom class first
         symbols = tuple((c.shape, self.colours[i], c.size) for i, c in enumerate(PIN_CLASSES))
-        return PinSnapshot(self.key, self.title, self._xy[used][keep][order], classes[order], symbols)
+        pulsing = np.zeros(len(order), dtype=bool)
+        if self.pulsing:
+            now = time.monotonic()
+            live = [self._row[c] for c, until in self.pulsing.items() if until > now and c in self._row]
+            pulsing = np.isin(np.nonzero(keep)[0], live)[order]
+        return PinSnapshot(self.key, self.title, self._xy[used][keep][order], classes[order], symbols, pulsing,
+                           self.cluster)

@@ -12,10 +12,12 @@ from collections.abc import Callable, Sequence
 
 from gis.cli import (admin_commands, case_commands, grid_commands, io_commands, monitoring_commands,
                      watch_commands, workspace_commands)
+from gis.cli import alarm_commands, simulate_commands
+from gis.cli import briefing_commands
 from gis.storage.store import StoreError
 
 COMMAND_MODULES = (workspace_commands, io_commands, grid_commands, case_commands, monitoring_commands,
-                   watch_commands, admin_commands)
+                   watch_commands, admin_commands, alarm_commands, simulate_commands, briefing_commands)
 
 
 class CliError(Exception):

@@ -1,4 +1,5 @@
-"""``envgrid user add|list|passwd|lock|unlock``, ``envgrid db-roles``, ``envgrid backup``, ``envgrid restore``.
+"""``envgrid user add|list|passwd|lock|unlock``, ``envgrid db-roles``, ``envgrid audit``, ``envgrid backup``,
+``envgrid restore``.
 
 Passwords are never taken from the command line (``ps`` and shell history would show them): they
 are asked with getpass, or read from standard input with ``--password-stdin``, one per line in
@@ -51,6 +52,15 @@ def register(subparsers) -> None:
     roles_parser.add_argument("--dry-run", action="store_true", help="print the statements, change nothing")
     _common(roles_parser, add_db_argument)
     roles_parser.set_defaults(handler=run_db_roles)
+
+    audit = subparsers.add_parser("audit", help="the audit log, newest first: logins, logouts, changes "
+                                                "(administrators only)")
+    audit.add_argument("--user", help="only this user name")
+    audit.add_argument("--action", help="only this action, e.g. login, login_failed, logout, case.派发")
+    audit.add_argument("--limit", type=int, default=50, help="at most this many rows (default 50)")
+    audit.add_argument("--json", action="store_true", help="one JSON object per line")
+    _common(audit, add_db_argument)
+    audit.set_defaults(handler=run_audit)
 
     backup = subparsers.add_parser("backup", help="back up a workspace to OUT (+ OUT.manifest.json)")
     add_db_argument(backup)
@@ -267,6 +277,30 @@ def run_db_roles(args) -> int:
     _say(notes.values())
     print(f"数据库角色已安装（前缀 {names.prefix}）: {len(statements)} 条语句；"
           f"组角色 {', '.join(names.groups)}；已同步 {len(notes)} 个用户的登录角色")
+    return 0
+
+
+def run_audit(args) -> int:
+    from gis.cli import CliError
+    from gis.security.audit import read_audit
+
+    if args.limit < 1:
+        raise CliError(f"--limit must be at least 1, got {args.limit}")
+
+    def work(connection, session, _passwords):
+        if session is None:
+            raise CliError("此工作空间还没有用户账户，审计日志只记录系统操作；请先创建管理员（envgrid user add）")
+        return read_audit(connection, session, user_name=args.user, action=args.action, limit=args.limit)
+
+    for entry in _run(args, work):
+        if args.json:
+            print(json.dumps({"id": entry.id, "at": entry.at.isoformat(timespec="seconds"), "user": entry.user_name,
+                              "host": entry.host, "action": entry.action, "table": entry.table_name,
+                              "row_id": entry.row_id, "before": entry.before, "after": entry.after},
+                             ensure_ascii=False))
+        else:
+            print(f"{entry.at:%Y-%m-%d %H:%M:%S}  {entry.user_name:<12} {entry.action:<16} {entry.host}"
+                  + (f"  {entry.table_name}#{entry.row_id}" if entry.row_id is not None else ""))
     return 0
 
 

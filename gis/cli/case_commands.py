@@ -76,11 +76,16 @@ def _table_epilog() -> str:
 
 
 def _actor_and_json(parser) -> None:
-    parser.add_argument("--actor", help="who is acting (default: the login name)")
+    parser.add_argument("--actor", help="who is acting on a workspace without accounts (default: the login name)")
+    parser.add_argument("--as", dest="as_user", metavar="USER",
+                        help="log in as USER (required once the workspace has accounts; password from "
+                             "ENVGRID_PASSWORD, else asked)")
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
-def _actor(args) -> str:
+def _actor(args):
+    if getattr(args, "session", None) is not None:  # logged in with --as: checked and audited as that user
+        return args.session
     if args.actor:
         return args.actor
     import getpass
@@ -132,11 +137,17 @@ def _run(args, work):
     from gis.storage.store import open_store
     from gis.workflow.transitions import WorkflowError
 
+    from gis.security.cli_login import login_for_cli
+    from gis.security.permissions import PermissionDenied
+    from gis.security.users import AccountError
+
     store = open_store(args.db)
     try:
+        writes = hasattr(args, "actor") and getattr(args, "remind", True)  # new, act, overdue --remind
+        args.session = login_for_cli(store.engine, getattr(args, "as_user", None), writes=writes)
         with store.engine.begin() as connection:
             return work(connection)
-    except WorkflowError as exc:
+    except (WorkflowError, PermissionDenied, AccountError) as exc:
         raise CliError(str(exc)) from exc
     finally:
         store.close()

@@ -32,6 +32,13 @@ def register(subparsers) -> None:
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(handler=run_readings)
 
+    load = subparsers.add_parser("import-readings", help="import readings from a CSV or Excel file "
+                                                         "(columns mn/station, time, pollutant, value, flag, cn)")
+    load.add_argument("file", help="a .csv (UTF-8 or GBK) or .xlsx file")
+    add_db_argument(load)
+    load.add_argument("--no-alarms", action="store_true", help="do not evaluate the alarm rules afterwards")
+    load.set_defaults(handler=run_import_readings)
+
 
 def _port(text: str) -> int:
     from gis.cli import CliError
@@ -155,3 +162,29 @@ def _text_line(group) -> str:
             primary = "、".join(group.aqi["primary"]) or "无"
             line += f"  AQI {group.aqi['aqi']} {group.aqi['level']} 首要污染物 {primary}"
     return line
+
+
+def run_import_readings(args) -> int:
+    from gis.cli import CliError
+    from gis.hj212.writer import insert_readings
+    from gis.monitoring.engine import AlarmEngine
+    from gis.monitoring.importer import ReadingsFileError, read_readings_file
+    from gis.storage.store import open_store
+
+    store = open_store(args.db)
+    try:
+        try:
+            with store.engine.begin() as connection:  # all or nothing
+                rows = read_readings_file(connection, args.file)
+                stored = insert_readings(connection, rows)
+        except ReadingsFileError as exc:
+            raise CliError(*exc.problems) from None
+        raised = 0
+        if not args.no_alarms:
+            with store.engine.begin() as connection:
+                outcomes = AlarmEngine().evaluate_rows(connection, sorted(rows, key=lambda r: r["data_time"]))
+            raised = sum(o.action == "raised" for o in outcomes)
+    finally:
+        store.close()
+    print(f"{args.file}: {stored} readings stored, {len(rows) - stored} already present; {raised} alarms raised")
+    return 0

@@ -65,6 +65,9 @@ def build_demo(store: Store, *, seed: int = 20181, force: bool = False,
         say("生成人员与污染源台账…")
         _fill_ledger_and_history(connection, levels, rng, as_of, say)
         put_setting(connection, "demo", {"notice": DEMO_NOTICE, "seed": seed, "as_of": as_of.isoformat()})
+        from gis.monitoring.rules import install_default_rules
+
+        install_default_rules(connection, now=as_of)  # GB 3095-2012 二级 and typical outlet limits
         counts = workspace_info(connection)
     say("完成")
     return counts

@@ -81,6 +81,8 @@ def replace_chain(geoms: Mapping[int, BaseGeometry], index: VertexIndex, chain: 
     if np.hypot(*(line[0] - chain[0])) > 1e-7 or np.hypot(*(line[-1] - chain[-1])) > 1e-7:
         raise TopologyError("新的公共边必须从原公共边的端点开始、在另一端点结束")
     line[0], line[-1] = chain[0], chain[-1]
+    if len(chain) == 2:  # one segment: no vertex to replace, the new line's points go between its ends
+        return _replace_segment(geoms, index, chain, line, allowed)
     interior = {k: i for i, k in enumerate(chain[1:-1], start=1)}
     holders = {g for k in interior for g in index.grids_at(k)} & set(allowed)
     anchors = _anchors(geoms, holders, chain, interior)
@@ -92,6 +94,32 @@ def replace_chain(geoms: Mapping[int, BaseGeometry], index: VertexIndex, chain: 
             for r, ring in enumerate(part):
                 part[r] = _replace_runs(ring, chain, interior, new_chain)
         out[grid_id] = from_rings(rings, geoms[grid_id])
+    return out
+
+
+def _replace_segment(geoms, index: VertexIndex, chain, line: np.ndarray, allowed) -> dict[int, BaseGeometry]:
+    """``line``'s inner points inserted into the edge ``chain[0]–chain[1]`` of every allowed grid having it."""
+    u, v = chain
+    inner = line[1:-1]
+    out = {}
+    for grid_id in index.grids_with_all([u, v]) & set(allowed):
+        rings = to_rings(geoms[grid_id])
+        changed = False
+        for part in rings:
+            for r, ring in enumerate(part):
+                keys = [key(p) for p in ring]
+                rows = [ring[0]]
+                for i in range(len(keys) - 1):
+                    if (keys[i], keys[i + 1]) == (u, v):
+                        rows.extend(inner)
+                        changed = True
+                    elif (keys[i], keys[i + 1]) == (v, u):
+                        rows.extend(inner[::-1])
+                        changed = True
+                    rows.append(ring[i + 1])
+                part[r] = np.array(rows, dtype=float)
+        if changed:
+            out[grid_id] = from_rings(rings, geoms[grid_id])
     return out
 
 

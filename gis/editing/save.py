@@ -79,7 +79,7 @@ def changed_problems(session: GridEditSession, tolerance_m2: float = DEFAULT_TOL
 
 
 def save_session(session: GridEditSession, connection: Connection, *,
-                 tolerance_m2: float = DEFAULT_TOLERANCE_M2) -> SaveResult:
+                 tolerance_m2: float = DEFAULT_TOLERANCE_M2, actor=None) -> SaveResult:
     """Write all changes of ``session`` in one transaction (a savepoint if one is already open).
 
     Raises
@@ -90,6 +90,9 @@ def save_session(session: GridEditSession, connection: Connection, *,
         Another writer changed or deleted some of the grids since they were loaded.
     SaveError
         The database refused a row (duplicate code, a grid still referenced elsewhere).
+    PermissionDenied
+        ``actor`` (else ``session.actor``; a logged-in Session) may not edit grids, or a changed
+        grid lies outside its data scope (gis.security.edit_guard). None or a name: trusted caller.
     """
     dirty = session.dirty_ids()
     if not dirty:
@@ -99,6 +102,9 @@ def save_session(session: GridEditSession, connection: Connection, *,
         raise SaveRefused(problems)
     transaction = connection.begin_nested() if connection.in_transaction() else connection.begin()
     try:
+        from gis.security.edit_guard import check_grid_save
+
+        check_grid_save(connection, actor if actor is not None else getattr(session, "actor", None), session, dirty)
         result = _write(session, connection, dirty)
     except BaseException as exc:
         transaction.rollback()

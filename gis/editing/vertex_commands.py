@@ -106,6 +106,8 @@ class ReshapeSharedEdgeCommand(GridChangeCommand):
         if np.hypot(*(line[0] - chain[0])) > np.hypot(*(line[0] - chain[-1])):
             line = line[::-1]  # drawn from the other end
         geoms = replace_chain(session.geoms(), session.index, chain, line, session.editable_ids(a_id) | {b_id})
+        if not geoms or all(g.equals_exact(session.grid(i).boundary, 0) for i, g in geoms.items()):
+            raise TopologyError("新的公共边与原来的相同，没有需要修改的地方")
         after = _after(session, geoms)
         check_edit(session, after)
         names = f"“{session.grid(a_id).name}”与“{session.grid(b_id).name}”"

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -28,27 +29,54 @@ class _Pending:
     done: Callable[[bool], None] | None  # called on the loop: True once committed, False if refused
 
 
-def insert_readings(connection: Connection, rows: list[dict]) -> None:
+def insert_readings(connection: Connection, rows: list[dict]) -> int:
     """Insert ``readings`` rows the fastest way each backend offers, inside the caller's transaction.
 
-    PostgreSQL: COPY (about 3× SQLAlchemy's multi-row INSERT). SQLite: the driver's executemany on
-    plain tuples, datetimes converted by SQLAlchemy's own processor so they read back the same
-    (about 1.5× ``execute(insert(), dicts)``). Anything else: the portable way.
+    A row already stored (same MN, CN, data time and pollutant: a device re-sending a frame) is
+    skipped, on both backends. Returns how many rows were new.
+
+    PostgreSQL: COPY, in a savepoint; only if that meets a stored row (COPY cannot skip conflicts),
+    COPY into a session temporary table and one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` (about
+    1.8× the time of the plain COPY, so the usual batch does not pay it). SQLite: the
+    driver's executemany on plain tuples with ``ON CONFLICT DO NOTHING``, datetimes converted by
+    SQLAlchemy's own processor so they read back the same. Anything else: the portable way.
     """
+    if not rows:
+        return 0
     dialect = connection.dialect
+    columns = ", ".join(COLUMNS)
     if dialect.name == "postgresql":
-        with connection.connection.driver_connection.cursor() as cursor:
-            with cursor.copy(f"COPY readings ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row([row[column] for column in COLUMNS])
-    elif dialect.name == "sqlite":
+        from psycopg.errors import UniqueViolation
+
+        try:  # the usual case, nothing re-sent: straight COPY, in a savepoint so a clash costs only a retry
+            with connection.begin_nested():
+                _copy(connection, "readings", rows)
+            return len(rows)
+        except UniqueViolation:
+            pass
+        # Per session, kept across transactions; re-checked each time (a rolled-back first use drops it).
+        connection.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS readings_incoming AS "
+                                   f"SELECT {columns} FROM readings WITH NO DATA")
+        _copy(connection, "readings_incoming", rows)
+        inserted = connection.exec_driver_sql(
+            f"INSERT INTO readings ({columns}) SELECT {columns} FROM readings_incoming ON CONFLICT DO NOTHING").rowcount
+        connection.exec_driver_sql("TRUNCATE readings_incoming")
+        return inserted
+    if dialect.name == "sqlite":
         to_text = readings.c.data_time.type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
-        connection.exec_driver_sql(
-            f"INSERT INTO readings ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+        result = connection.exec_driver_sql(
+            f"INSERT INTO readings ({columns}) VALUES ({', '.join('?' * len(COLUMNS))}) ON CONFLICT DO NOTHING",
             [(r["station_id"], r["mn"], r["cn"], to_text(r["data_time"]), r["pollutant"], r["rtd"], r["avg"],
               r["min"], r["max"], r["flag"], to_text(r["received_at"])) for r in rows])
-    else:
-        connection.execute(insert(readings), rows)
+        return result.rowcount
+    return connection.execute(insert(readings), rows).rowcount
+
+
+def _copy(connection: Connection, table: str, rows: list[dict]) -> None:
+    with connection.connection.driver_connection.cursor() as cursor:
+        with cursor.copy(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[column] for column in COLUMNS])
 
 
 def _short(exc: Exception) -> str:
@@ -68,12 +96,20 @@ class ReadingWriter:
     max_pending_rows
         :meth:`put` waits while this many rows are unwritten (back-pressure, bounded memory).
     refresh_interval
-        Seconds between re-reads of the stations table.
+        Seconds between re-reads of the stations table (and station-offline checks).
+    evaluate_alarms
+        Apply the alarm rules (gis.monitoring) to each committed batch, in its own transaction
+        after the readings' commit: a failing rule never costs a reading.
     """
 
     def __init__(self, store: Store, *, flush_interval: float = 0.2, batch_rows: int = 5000,
-                 max_pending_rows: int = 100_000, refresh_interval: float = 60.0):
+                 max_pending_rows: int = 100_000, refresh_interval: float = 60.0, evaluate_alarms: bool = True):
         self.store = store
+        self.alarm_engine = None
+        if evaluate_alarms:
+            from gis.monitoring.engine import AlarmEngine
+
+            self.alarm_engine = AlarmEngine(ttl=refresh_interval)
         self.flush_interval, self.batch_rows = flush_interval, batch_rows
         self.max_pending_rows, self.refresh_interval = max_pending_rows, refresh_interval
         self.unknown: set[str] = set()  # MNs seen without a stations row, until one appears
@@ -167,6 +203,7 @@ class ReadingWriter:
         try:
             with self.store.engine.begin() as connection:
                 insert_readings(connection, [row for item in batch for row in item.rows])
+            self._evaluate([row for item in batch for row in item.rows])
             return [True] * len(batch)
         except Exception as exc:
             log.error("writing %d frames failed (%s: %s); retrying frame by frame",
@@ -182,7 +219,25 @@ class ReadingWriter:
                 log.error("dropping a frame from MN %s (%d readings): %s", item.rows[0]["mn"], len(item.rows),
                           _short(exc))
                 stored.append(False)
+        self._evaluate([row for item, ok in zip(batch, stored) if ok for row in item.rows])
         return stored
+
+    def _evaluate(self, rows: list[dict], offline_at: datetime | None = None) -> None:
+        """Alarm rules over committed rows (and the offline check); logged, never raised."""
+        if self.alarm_engine is None:
+            return
+        try:
+            with self.store.engine.begin() as connection:
+                outcomes = self.alarm_engine.evaluate_rows(connection, rows) if rows else []
+                if offline_at is not None:
+                    outcomes += self.alarm_engine.evaluate_offline(connection, offline_at)
+        except Exception as exc:
+            log.error("evaluating alarm rules failed (%s: %s)", type(exc).__name__, _short(exc))
+            return
+        for outcome in outcomes:
+            if outcome.action == "raised":
+                log.info("alarm %s: station %s %s (rule %s) → case %s", outcome.alarm_id, outcome.station_mn,
+                         outcome.pollutant, outcome.rule_code, outcome.case_number)
 
     async def _refresh_loop(self) -> None:
         while True:
@@ -205,4 +260,7 @@ class ReadingWriter:
             for mn in assigned:
                 connection.execute(update(readings).where(readings.c.mn == mn, readings.c.station_id.is_(None))
                                    .values(station_id=by_mn[mn]))
+        if self.alarm_engine is not None and self._tasks:  # not at start: the feed may have been down a while
+            self.alarm_engine.invalidate()
+            self._evaluate([], offline_at=datetime.now())
         return assigned

@@ -12,7 +12,8 @@
 from gis.security.accounts import (FirstAdminExists, LastAdmin, UserExists, create_first_admin, create_user,
                                    list_users, lock_user, set_password, unlock_user, update_user)
 from gis.security.audit import AuditEntry, audited, read_audit
-from gis.security.authentication import LOCKOUT, MAX_FAILURES, AccountDisabled, AccountLocked, LoginFailed, login
+from gis.security.authentication import (LOCKOUT, MAX_FAILURES, AccountDisabled, AccountLocked, LoginFailed, login,
+                                            logout)
 from gis.security.passwords import WeakPassword, hash_password, needs_rehash, verify_password
 from gis.security.permissions import (ROLE_PERMISSIONS, Permission, PermissionDenied, allowed, authorize, require,
                                       require_in_scope, scope_filter)
@@ -23,7 +24,7 @@ __all__ = [
     "LOCKOUT", "MAX_FAILURES", "ROLE_LABELS", "ROLE_PERMISSIONS", "AccountDisabled", "AccountError", "AccountLocked",
     "AuditEntry", "FirstAdminExists", "LastAdmin", "LoginFailed", "Permission", "PermissionDenied", "Scope", "Session",
     "User", "UserExists", "UserNotFound", "UserRole", "WeakPassword", "allowed", "audited", "authorize",
-    "create_first_admin", "create_user", "get_user", "hash_password", "list_users", "lock_user", "login",
+    "create_first_admin", "create_user", "get_user", "hash_password", "list_users", "lock_user", "login", "logout",
     "needs_rehash", "open_session", "parse_role", "read_audit", "require", "require_in_scope", "scope_filter",
     "set_password", "unlock_user", "update_user", "user_count", "verify_password",
 ]

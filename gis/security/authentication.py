@@ -114,6 +114,14 @@ def _attempt(connection: Connection, username: str, password: str, host: str, no
     return session
 
 
+def logout(engine: Engine, session: Session, *, now: datetime | None = None) -> None:
+    """Record the end of ``session`` in the audit log (the window closed, the user switched)."""
+    now = now or datetime.now()
+    with engine.begin() as connection:
+        audited(connection, session, "logout", "users", session.user.id, None,
+                {"since": session.started_at}, now=now)
+
+
 class _Anonymous:
     """The audit actor of a failed attempt: the name that was tried, and the host."""
 

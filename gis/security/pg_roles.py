@@ -57,6 +57,8 @@ TABLE_PERMISSIONS: dict[str, Permission | None] = {
     "settings": P.SETTINGS_WRITE, "case_categories": P.SETTINGS_WRITE, "deadline_rules": P.SETTINGS_WRITE,
     "work_calendar": P.SETTINGS_WRITE,
     "users": P.USERS_MANAGE,
+    "case_presence": P.CASES_WRITE,  # "being handled by X": only those who handle cases take a lease
+    "alarm_rules": P.SETTINGS_WRITE,  # alarm rules are settings: 管理员
     "changes": None,  # trigger-written (SECURITY DEFINER)
     "audit_log": None,  # special-cased: every group appends
 }

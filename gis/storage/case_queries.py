@@ -79,6 +79,9 @@ class CaseFilter:
     pollutants: frozenset[str] = frozenset()
     seat: Seat = field(default_factory=Seat)
     now: datetime | None = None
+    # The data scope of a restricted user (gis.security): only cases in this grid's subtree; not a
+    # user's choice, so no chart or "clear filters" drops it (see without()).
+    scope_grid_id: int | None = None
 
     def __post_init__(self):
         for name in _SET_FIELDS:
@@ -93,12 +96,14 @@ class CaseFilter:
             raise ValueError(f"CaseFilter: start {self.start} is not before end {self.end}")
 
     def replace(self, **changes) -> CaseFilter:
+        if self.scope_grid_id is not None:
+            changes.pop("scope_grid_id", None)  # a data scope, once set, is never widened by a view
         return dataclasses.replace(self, **changes)
 
     def without(self, *names: str) -> CaseFilter:
         """The same filter with some fields back at their defaults (a chart ignores its own)."""
         defaults = {f.name: (f.default if f.default is not dataclasses.MISSING else f.default_factory())
-                    for f in dataclasses.fields(self) if f.name in names}
+                    for f in dataclasses.fields(self) if f.name in names and f.name != "scope_grid_id"}
         return dataclasses.replace(self, **defaults)
 
     @property
@@ -268,6 +273,10 @@ def filter_conditions(connection: Connection, f: CaseFilter, *, time: bool = Tru
     # subtree's cases (a village: a few thousand entries instead of a million).
     if f.grid_ids:
         where.append(cases.c.grid_id.in_(grid_subtree(connection, f.grid_ids)))
+    if f.scope_grid_id is not None:
+        from gis.security.users import subtree_clause
+
+        where.append(cases.c.grid_id.in_(select(grids.c.id).where(subtree_clause(f.scope_grid_id))))
     if f.levels:
         at_levels = select(grids.c.id).where(grids.c.level.in_(sorted(f.levels))).order_by(grids.c.id)
         where.append(cases.c.grid_id.in_(list(connection.execute(at_levels).scalars())))

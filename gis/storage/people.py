@@ -12,7 +12,11 @@ from gis.storage.rows import insert_returning_ids
 from gis.storage.schema import assignments, people
 
 
-def insert_people(connection: Connection, new: Sequence[Person]) -> list[int]:
+def insert_people(connection: Connection, new: Sequence[Person], *, actor=None) -> list[int]:
+    """Add people; ``actor`` a Session must be allowed to edit people (GIS 编辑/管理员), else PermissionDenied."""
+    from gis.security.edit_guard import check_people_write
+
+    check_people_write(connection, actor)
     now = datetime.now()
     rows = [{"name": p.name, "phone": p.phone, "unit": p.unit, "title": p.title, "created_at": now}
             for p in new]
@@ -22,7 +26,11 @@ def insert_people(connection: Connection, new: Sequence[Person]) -> list[int]:
     return ids
 
 
-def insert_assignments(connection: Connection, new: Sequence[Assignment]) -> None:
+def insert_assignments(connection: Connection, new: Sequence[Assignment], *, actor=None) -> None:
+    """Add role assignments; a Session ``actor`` needs people rights and every grid in its data scope."""
+    from gis.security.edit_guard import check_people_write
+
+    check_people_write(connection, actor, [a.grid_id for a in new])
     if new:
         connection.execute(assignments.insert(), [
             {"grid_id": a.grid_id, "person_id": a.person_id, "role": str(a.role),

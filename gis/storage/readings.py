@@ -54,7 +54,7 @@ def latest_hourly_by_station(connection: Connection, *, since: datetime | None =
              .join(newest, and_(readings.c.station_id == newest.c.station_id,
                                 readings.c.data_time == newest.c.latest))
              .where(readings.c.cn == HOURLY_CN)
-             .order_by(readings.c.station_id, readings.c.id))  # a re-sent frame (higher id) wins
+             .order_by(readings.c.station_id, readings.c.id))  # one row per time and pollutant (unique index)
     result: dict[int, dict[str, float]] = {}
     for row in connection.execute(query):
         values = result.setdefault(int(row.station_id), {})

@@ -148,7 +148,8 @@ readings = Table(
     Column("flag", String(4)),
     Column("received_at", DateTime, nullable=False),
     Index(None, "station_id", "data_time"),
-    Index(None, "mn", "cn", "data_time"),
+    # A device re-sending a frame: the insert skips the copy (migration 0008).
+    Index(None, "mn", "cn", "data_time", "pollutant", unique=True),
 )
 
 case_categories = Table(
@@ -216,6 +217,21 @@ attachments = Table(
     _stamp(),
 )
 
+# Configurable alarm rules (gis.monitoring.rules, migration 0008); ``params`` holds the kind's settings.
+alarm_rules = Table(
+    "alarm_rules", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(40), nullable=False, unique=True),
+    Column("name", String(100), nullable=False, default=""),
+    Column("kind", String(10), nullable=False),
+    Column("pollutant", String(16)),
+    Column("station_kind", String(10)),
+    Column("params", JSON, nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("updated_at", DateTime, nullable=False),
+    CheckConstraint("kind IN ('threshold', 'aqi', 'rise', 'offline', 'flag')", name="kind_known"),
+)
+
 alarms = Table(
     "alarms", metadata,
     Column("id", Integer, primary_key=True),
@@ -231,6 +247,12 @@ alarms = Table(
     Column("feedback_at", DateTime),
     Column("feedback", Text, nullable=False, default=""),
     Index(None, "raised_at"),
+    # Rule alarms (migration 0008): repeats while open are merged here, not raised again.
+    Column("rule_id", Integer),  # alarm_rules.id; no foreign key (see migration 0008)
+    Column("occurrences", Integer, nullable=False, default=1, server_default="1"),
+    Column("last_value", Float),
+    Column("last_at", DateTime),
+    Index(None, "station_id", "rule_id", "pollutant"),
 )
 
 audit_log = Table(
@@ -370,3 +392,16 @@ four_bounds_review = Table(
 )
 
 GEOMETRY_COLUMNS = GEOMETRY_COLUMNS + (("grid_history", "boundary"),)
+
+# "Being handled by X" (gis.presence, migration 0009): one row per open case detail dialog of a
+# seat (``seat`` is that dialog's random token), refreshed every 30 s and ignored after 90 s.
+case_presence = Table(
+    "case_presence", metadata,
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+    Column("seat", String(64), primary_key=True),
+    Column("user_name", String(100), nullable=False),
+    Column("display_name", String(100), nullable=False, default=""),
+    Column("host", String(150), nullable=False, default=""),
+    Column("since", DateTime, nullable=False),
+    Column("heartbeat_at", DateTime, nullable=False),
+)

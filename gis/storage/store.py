@@ -64,12 +64,21 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.close()
 
 
+def _sqlite_begin_before_savepoint(connection, _name) -> None:
+    """pysqlite (kept in its deferred-transaction mode, see gis.workflow.cases._savepoint) emits no
+    BEGIN before a SAVEPOINT: outside a transaction SQLite would then open one for the savepoint
+    and its RELEASE would commit everything so far. Begin the real transaction first."""
+    if not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN")
+
+
 def create_store_engine(url: URL) -> Engine:
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "savepoint", _sqlite_begin_before_savepoint)
         return engine
     return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
 

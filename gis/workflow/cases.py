@@ -220,8 +220,11 @@ def _savepoint(connection: Connection):
 
 def _next_number(connection: Connection, at: datetime, floor: int) -> tuple[str, int]:
     prefix = f"{NUMBER_PREFIX}{at:%Y%m%d}"
+    # A range on the unique index, not LIKE (which neither SQLite, case-insensitive, nor PostgreSQL,
+    # non-C collation, can serve from an index): only the day's entries are read. Digit-only bounds
+    # compare the same under any collation; length first, since AJ…1000 sorts before AJ…999.
     numbers = connection.execute(
-        select(cases.c.number).where(cases.c.number.like(prefix + "%"))
+        select(cases.c.number).where(cases.c.number >= prefix + "000", cases.c.number <= prefix + "9" * 9)
         .order_by(func.length(cases.c.number).desc(), cases.c.number.desc()).limit(1)).scalars().all()
     tail = numbers[0][len(prefix):] if numbers else ""
     n = max(floor, int(tail) + 1 if tail.isdigit() else 1)

@@ -109,9 +109,10 @@ def _shown_pins(window) -> set[int]:
 
 
 def _visible_class(window, ids) -> set[int]:
-    """Of ``ids``, those whose pin class is switched on (closed cases are hidden by default)."""
+    """Of ``ids``, those whose pin class is switched on (closed cases are hidden by default; cases
+    closed before the map's window — open + the last 30 days — have no pin at all)."""
     pins = window.layer_control.pins
-    return {i for i in ids if pins.visible[CLASS_INDEX[pins.class_of(i)]]}
+    return {i for i in ids if pins.class_of(i) is not None and pins.visible[CLASS_INDEX[pins.class_of(i)]]}
 
 
 def test_the_window_shows_every_case_lazily(qtbot, world_window):

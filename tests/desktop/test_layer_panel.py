@@ -136,3 +136,42 @@ def test_gcj02_basemap_shows_a_banner(qtbot, workspace):
         control.panel.choose_basemap("none")
         assert not control.banner.isVisible()
         window.close()
+
+
+def test_grid_level_filled_by_a_statistic_with_legend_saved_with_the_workspace(qtbot, workspace):
+    path = workspace.store.url.database
+    window = open_window(qtbot, workspace.store)
+    panel, canvas = window.layer_control.panel, window.canvas
+    with pytest.raises(ValueError, match="unknown grid statistic 'bogus' for layer grid-3"):
+        panel.set_fill_statistic("grid-3", "bogus")
+    # Through the widget: select the village level, pick 按未办结案件数 in the 填色 box.
+    panel.tree.setCurrentItem(panel.item_for("grid-3"))
+    assert panel.fill_by.isEnabled()
+    with qtbot.waitSignal(canvas.renderFinished, timeout=10_000):
+        panel.fill_by.setCurrentIndex(panel.fill_by.findData("open_cases"))
+    villages = canvas.layer("grid-3")
+    fill = villages.fill_state()
+    stats = window.data.grid_stats["open_cases"]
+    assert fill is not None and villages.fill_by == "open_cases"
+    values = [stats[i] for i in villages.ids.tolist()]
+    assert sum(values) == window.data.open_cases == 3
+    # Grids with more open cases never get a lighter class than grids with fewer.
+    by_value = sorted(zip(values, fill.classes.tolist()))
+    assert [c for _v, c in by_value] == sorted(c for _v, c in by_value)
+    assert canvas.is_layer_visible("grid-3-fill")
+    entry = panel.item_for("grid-3-fill")
+    rows = [entry.child(n).text(0) for n in range(entry.childCount())]
+    assert len(rows) == len(fill.breaks) and rows[0].startswith("未办结案件数") and rows[-1].endswith("件")
+    assert "未办结案件数" in entry.text(0)
+    assert window.layer_control.panel.item_for("grid-2").childCount() == 0  # other levels untouched
+    window.close()  # writes the styles
+
+    store = open_store(path)
+    with store.engine.connect() as connection:
+        assert get_setting(connection, SETTING_KEY)["layers"]["grid-3"]["fill_by"] == "open_cases"
+    again = open_window(qtbot, store)
+    assert again.canvas.layer("grid-3").fill_state() is not None  # restored on opening
+    again.layer_control.panel.set_fill_statistic("grid-3", None)
+    assert again.canvas.layer("grid-3").fill_state() is None
+    again.close()
+    store.close()

@@ -174,7 +174,8 @@ def test_readings_make_one_change_per_station_per_statement_on_postgres(store):
             for code in ("a34004", "a34002")]
     with store.engine.begin() as connection:
         insert_readings(connection, rows)  # COPY on PostgreSQL
-        connection.execute(insert(schema.readings).values(rows[:2]))  # one multi-row INSERT statement
+        later = [{**row, "data_time": row["data_time"] + timedelta(hours=1)} for row in rows[:2]]
+        connection.execute(insert(schema.readings).values(later))  # one multi-row INSERT statement
     found = _changes_after(store, start)
     if not store.is_postgres:
         assert found == []  # SQLite has no statement triggers: readings are not in its feed (documented)

@@ -167,8 +167,6 @@ def test_merge_hands_everything_over_and_keeps_the_removed_grid_in_history(store
 
 
 def test_save_inside_an_open_transaction_uses_a_savepoint(store, ids):
-    if not store.is_postgres:
-        pytest.skip("pysqlite emits no BEGIN before a SAVEPOINT, so an outer rollback cannot undo it")
     session = load(store)
     session.push(MoveVertexCommand(session, ids["A2"], xy(1, 1), xy(1.2, 1.1)))
     with store.engine.connect() as connection:

@@ -151,9 +151,12 @@ def test_listen_stores_frames_prints_stats_and_stops_on_sigterm(tmp_path):
             assert line, "the listener exited early"
             line = process.stderr.readline()
         port = int(line.split("listening on 127.0.0.1:")[1].split(",")[0])
-        frame = build_frame("22", "2011", "AIR-0001", {"DataTime": T0, "a34004-Rtd": 35.0, "a34004-Flag": "N"}, flag=5)
+        # Three readings at three times (a re-sent frame of the same time would be stored once).
+        frames = b"".join(build_frame("22", "2011", "AIR-0001", {"DataTime": T0 + timedelta(seconds=30 * i),
+                                                                "a34004-Rtd": 35.0, "a34004-Flag": "N"}, flag=5)
+                          for i in range(3))
         with socket.create_connection(("127.0.0.1", port), timeout=10) as device:
-            device.sendall(frame * 3)
+            device.sendall(frames)
             received = b""
             while received.count(b"\r\n") < 3:
                 received += device.recv(4096)

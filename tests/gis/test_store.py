@@ -123,3 +123,26 @@ def test_read_only_commands_do_not_create_a_workspace_at_a_mistyped_path(tmp_pat
     assert main(["info", "--db", str(missing), "--json"]) == 2
     assert f"no workspace at {missing}" in capsys.readouterr().err
     assert not missing.exists()
+
+
+def test_a_savepoint_first_in_a_transaction_does_not_commit_on_release(db_url):
+    """pysqlite emits no BEGIN before a SAVEPOINT; the store's engine does, so the outer rollback wins."""
+    from sqlalchemy import text
+
+    store = open_store(db_url)
+    try:
+        with store.engine.begin() as connection:
+            connection.execute(text("CREATE TABLE sp_probe (x integer)"))
+        with pytest.raises(RuntimeError):
+            with store.engine.begin() as connection:
+                with connection.begin_nested():
+                    connection.execute(text("INSERT INTO sp_probe VALUES (1)"))
+                raise RuntimeError("the outer transaction fails after the savepoint was released")
+        with store.engine.begin() as connection:
+            assert connection.execute(text("SELECT count(*) FROM sp_probe")).scalar_one() == 0
+            with connection.begin_nested():
+                connection.execute(text("INSERT INTO sp_probe VALUES (2)"))
+        with store.engine.connect() as connection:
+            assert connection.execute(text("SELECT x FROM sp_probe")).scalars().all() == [2]
+    finally:
+        store.close()

@@ -1,0 +1,66 @@
+"""``envgrid display --db URL [--screen N] [--size WxH] [--windowed] [--shot PNG]``: the wall view."""
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("display", help="large display (大屏): full-screen wall view of the district")
+    p.add_argument("--db", help="workspace file or database URL")
+    p.add_argument("--screen", type=int, default=0, help="screen number for full screen (default 0)")
+    p.add_argument("--size", help="window size WxH instead of the whole screen (implies --windowed)")
+    p.add_argument("--windowed", action="store_true", help="a normal window instead of full screen")
+    p.add_argument("--shot", help="save a PNG once the data is shown, then exit (for screenshots)")
+    p.set_defaults(handler=run_display)
+
+
+def run_display(args) -> int:
+    from desktop.app import ensure_display
+    from desktop.commands import parse_size
+    from gis.cli import CliError
+
+    size = parse_size(args.size) if args.size else None
+    if args.shot and not Path(args.shot).parent.exists():
+        raise CliError(f"cannot write {args.shot}: folder {Path(args.shot).parent} does not exist")
+    ensure_display()
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.app import create_application
+    from desktop.display.window import DisplayWindow
+    from gis.storage.store import open_store
+
+    logging.basicConfig(level=logging.INFO)
+    app = create_application()
+    store = open_store(args.db, create=False)
+    screens = QApplication.screens()
+    if not 0 <= args.screen < len(screens):
+        raise CliError(f"--screen {args.screen}: there are {len(screens)} screen(s), numbered from 0")
+    screen = screens[args.screen]
+    height = size[1] if size else screen.geometry().height()
+    window = DisplayWindow(store, height=height, live=not args.shot)
+    if size:
+        window.resize(*size)
+        window.show()
+    elif args.windowed:
+        window.resize(screen.availableGeometry().size())
+        window.show()
+    else:
+        window.setWindowFlag(Qt.WindowType.FramelessWindowHint)
+        window.setGeometry(screen.geometry())
+        window.showFullScreen()
+    try:
+        if args.shot:
+            window.refreshed.connect(lambda: QTimer.singleShot(300, app.quit))
+            QTimer.singleShot(30_000, app.quit)
+            app.exec()
+            if not window.grab().save(args.shot, "PNG"):
+                raise CliError(f"cannot write {args.shot}")
+            print(f"wrote {args.shot}", file=sys.stderr)
+            return 0
+        return app.exec()
+    finally:
+        window.close()
+        store.close()

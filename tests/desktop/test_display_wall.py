@@ -1,0 +1,112 @@
+"""The large display (大屏): scaling, KPIs against a hand count, live update, privacy, countdown colour."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from PySide6.QtWidgets import QLabel
+from small_workspace import MID_LAT, MID_LON, build_small_workspace
+
+from desktop.display.countdown import RED, countdown
+from desktop.display.privacy import mask_phone
+from desktop.display.snapshot import read_kpis
+from desktop.display.window import DisplayWindow
+from gis.domain import CaseState
+from gis.storage import schema
+from gis.storage.store import open_store
+from gis.workflow.cases import create_case
+
+
+@pytest.fixture
+def wall_url(tmp_path):
+    url = str(tmp_path / "wall.sqlite")
+    store = open_store(url)
+    build_small_workspace(store)
+    store.close()
+    return url
+
+
+@pytest.fixture
+def wall_store(wall_url):
+    store = open_store(wall_url)
+    yield store
+    store.close()
+
+
+@pytest.mark.parametrize("width,height", [(1920, 1080), (3840, 2160)])
+def test_window_builds_and_no_text_is_smaller_than_a_fortieth(qtbot, wall_store, width, height):
+    win = DisplayWindow(wall_store, height=height, live=False)
+    qtbot.addWidget(win)
+    win.resize(width, height)
+    with qtbot.waitSignal(win.refreshed, timeout=10_000):
+        win.show()
+    labels = [w for w in win.findChildren(QLabel)]
+    assert len(labels) > 20
+    smallest = min(label.fontInfo().pixelSize() for label in labels)
+    assert smallest >= height / 40 - 0.5, smallest
+
+
+def test_kpis_match_a_hand_count(wall_store):
+    now = datetime.now()
+    with wall_store.engine.begin() as connection:
+        for i in range(3):
+            create_case(connection, source="群众举报", category="water", description=f"今日案件{i}", actor="测试",
+                        lon=MID_LON, lat=MID_LAT, now=now - timedelta(minutes=5 + i))
+        rows = connection.execute(schema.cases.select()).all()
+        kpis = read_kpis(connection, now)
+    start = datetime.combine(now.date(), datetime.min.time())
+    assert kpis.new == sum(1 for r in rows if r.created_at >= start) >= 3
+    open_states = {str(s) for s in (CaseState.CLOSED, CaseState.FALSE_REPORT)}
+    assert kpis.overdue == sum(1 for r in rows if r.due_at and r.due_at < now and r.state not in open_states)
+    assert kpis.closed == sum(1 for r in rows if r.closed_at and r.closed_at >= start
+                              and r.state == str(CaseState.CLOSED))
+
+
+def test_a_case_written_elsewhere_shows_within_seconds(qtbot, wall_url):
+    store, seat = open_store(wall_url), open_store(wall_url)
+    win = DisplayWindow(store, height=1080)
+    qtbot.addWidget(win)
+    win.resize(1920, 1080)
+    with qtbot.waitSignal(win.refreshed, timeout=10_000):
+        win.show()
+    qtbot.waitUntil(lambda: win.feed.state is not None and win.feed.state.connected, timeout=5000)
+    before = win.snapshot.kpis.new
+    with seat.engine.begin() as connection:
+        new = create_case(connection, source="群众举报", category="water", description="他席新案件", actor="坐席二",
+                          lon=MID_LON, lat=MID_LAT, reporter_name="张三", reporter_phone="13812341234")
+    qtbot.waitUntil(lambda: win.kpi_values["new"].text() == str(before + 1), timeout=3000)
+    qtbot.waitUntil(lambda: new.number in win.ticker.text(), timeout=3000)
+    shown = " ".join(label.text() for label in win.findChildren(QLabel))
+    assert "张三" not in shown and "13812341234" not in shown
+    win.close()
+    seat.close()
+    store.close()
+
+
+def test_phone_numbers_are_masked():
+    assert mask_phone("联系 13812341234，备用 15900001111") == "联系 138****1234，备用 159****1111"
+    assert mask_phone("编号 2026112300001") == "编号 2026112300001"
+
+
+def test_countdown_is_red_under_two_hours_and_overdue_says_so():
+    now = datetime(2026, 11, 23, 12, 0)
+    assert countdown(now + timedelta(hours=1, minutes=59), now) == ("01:59:00", RED)
+    assert countdown(now + timedelta(hours=5), now)[1] != RED
+    text, colour = countdown(now - timedelta(minutes=1), now)
+    assert "超时" in text and "督办" in text and colour == RED
+
+
+def test_the_view_menu_opens_the_wall(qtbot, wall_store):
+    from desktop.main_window import MainWindow
+
+    win = MainWindow(wall_store, remember=False)
+    qtbot.addWidget(win)
+    action = next(a for menu in win.menuBar().actions() if menu.menu() and menu.text().startswith("视图")
+                  for a in menu.menu().actions() if a.text() == "大屏模式")
+    action.trigger()
+    wall = win._display_wall
+    with qtbot.waitSignal(wall.refreshed, timeout=10_000):
+        pass
+    assert wall.isVisible() and wall.kpi_values["new"].text() != "—"
+    wall.close()
+    win.close()
