@@ -26,23 +26,25 @@ _ERROR_BG = QColor("#fdecea")
 _WARNING_BG = QColor("#fff8e1")
 
 
-class ProblemTableModel(QAbstractTableModel):
-    COLUMNS = ("严重程度", "类型", "级别", "网格", "面积(㎡)", "说明")
+class _RowsTableModel(QAbstractTableModel):
+    """A read-only table over a list of rows: subclasses give COLUMNS and ``data``."""
+
+    COLUMNS: tuple[str, ...] = ()
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.problems: list[Problem] = []
+        self.rows: list = []
 
-    def set_problems(self, problems: Sequence[Problem]) -> None:
+    def set_rows(self, rows: Sequence) -> None:
         self.beginResetModel()
-        self.problems = list(problems)
+        self.rows = list(rows)
         self.endResetModel()
 
-    def problem_at(self, row: int) -> Problem | None:
-        return self.problems[row] if 0 <= row < len(self.problems) else None
+    def row_at(self, row: int):
+        return self.rows[row] if 0 <= row < len(self.rows) else None
 
     def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.problems)
+        return 0 if parent.isValid() else len(self.rows)
 
     def columnCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.COLUMNS)
@@ -51,6 +53,20 @@ class ProblemTableModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.COLUMNS[section]
         return None
+
+
+class ProblemTableModel(_RowsTableModel):
+    COLUMNS = ("严重程度", "类型", "级别", "网格", "面积(㎡)", "说明")
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self.rows
+
+    def set_problems(self, problems: Sequence[Problem]) -> None:
+        self.set_rows(problems)
+
+    def problem_at(self, row: int) -> Problem | None:
+        return self.row_at(row)
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
         problem = self.problem_at(index.row())
@@ -83,31 +99,8 @@ class ReviewRow:
     suggested: FourBounds
 
 
-class FourBoundsReviewModel(QAbstractTableModel):
+class FourBoundsReviewModel(_RowsTableModel):
     COLUMNS = ("网格", "编码", "现四至", "建议四至")
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.rows: list[ReviewRow] = []
-
-    def set_rows(self, rows: Sequence[ReviewRow]) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
-        self.endResetModel()
-
-    def row_at(self, row: int) -> ReviewRow | None:
-        return self.rows[row] if 0 <= row < len(self.rows) else None
-
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        return None
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
         row = self.row_at(index.row())
