@@ -81,8 +81,15 @@ class FilterState:
         if unknown:
             raise TypeError(f"FilterState.update: no filter field {', '.join(sorted(unknown))}; "
                             f"fields are {', '.join(FIELDS)}")
-        new = self._filter.replace(**changes)
-        changed = frozenset(name for name in changes if getattr(new, name) != getattr(self._filter, name))
+        return self._adopt(self._filter.replace(**changes), changes)
+
+    def set_scope(self, grid_id: int | None) -> frozenset[str]:
+        """The logged-in user's data scope (None: unrestricted). Only a login, a logout or another
+        workspace sets it — so this may widen it, which :meth:`update` never does."""
+        return self._adopt(dataclasses.replace(self._filter, scope_grid_id=grid_id), ("scope_grid_id",))
+
+    def _adopt(self, new: CaseFilter, names) -> frozenset[str]:
+        changed = frozenset(name for name in names if getattr(new, name) != getattr(self._filter, name))
         if not changed:
             return changed
         self._filter = new

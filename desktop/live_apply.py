@@ -8,7 +8,8 @@ after the change id the loader saw, and then, per coalesced batch:
   layer is updated in place (add / update / remove; a new 监测报警 case pulses); the case table and
   charts are read again a moment later, keeping the seat's selected row and scroll; the counts in
   the status bar follow; an open detail dialog of the case reloads (or, while the seat fills in an
-  action form over the old state, says it was changed by someone else);
+  action form over the old state, says it was changed by someone else); grid levels filled by open
+  or overdue cases are re-classed from one SQL count per grid (``gis.storage.grid_counts``);
 - grids → the changed grids are read again and the grid layers rebuilt off the GUI thread; the
   tree, the map's indexes, the highlight and the info panel follow, the view and selection stay;
 - people / assignments → the info panel, if it shows an affected grid;
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 TABLE_REFRESH_MS = 400      # the table and charts re-read at most this often while changes stream in
+STATISTICS_MS = 400         # case counts per grid (map fills) likewise
 REBUILD_DELAY_MS = 150      # grid / source / station layer rebuilds
 READINGS_DELAY_MS = 1000    # station AQI colours
 SQLITE_READINGS_MS = 60_000  # SQLite has no readings trigger: re-read the stations' AQI this often
@@ -138,6 +140,7 @@ class LiveView(QObject):
 
         self._banner_timer = self._timer(BANNER_GRACE_MS, self._show_banner_if_still_down)
         self._table_timer = self._timer(TABLE_REFRESH_MS, self._refresh_table)
+        self._statistics_timer = self._timer(STATISTICS_MS, self._refresh_statistics)
         self._rebuild_timer = self._timer(REBUILD_DELAY_MS, self._rebuild_layers)
         self._readings_timer = self._timer(READINGS_DELAY_MS, self._refresh_readings)
         self._sqlite_timer = QTimer(self)
@@ -187,8 +190,8 @@ class LiveView(QObject):
 
     def shutdown(self) -> None:
         self._closed = True
-        for timer in (self._banner_timer, self._table_timer, self._rebuild_timer, self._readings_timer,
-                      self._sqlite_timer):
+        for timer in (self._banner_timer, self._table_timer, self._statistics_timer, self._rebuild_timer,
+                      self._readings_timer, self._sqlite_timer):
             timer.stop()
         self.feed.stop()
         self.reader.shutdown()
@@ -289,7 +292,9 @@ class LiveView(QObject):
                 return
             found, alarms = result
             self._apply_cases(case_ids, found, new_cases)
-            self._announce(alarms, [found[i] for i in sorted(new_cases) if i in found])
+            in_scope = self.window.grid_model.in_scope  # a scoped seat is not alerted to other grids' alarms
+            self._announce([a for a in alarms if in_scope(a.grid_id)],
+                           [found[i] for i in sorted(new_cases) if i in found and in_scope(found[i].grid_id)])
             self._count(n)
 
         self.reader.submit(read, done)
@@ -332,6 +337,8 @@ class LiveView(QObject):
         self._show_counts()
         if not self._table_timer.isActive():  # at most one re-read per interval while changes stream in
             self._table_timer.start()
+        if not self._statistics_timer.isActive():
+            self._statistics_timer.start()
         details = getattr(getattr(self.window, "case_actions", None), "details", [])
         for dialog in list(details):
             if dialog.case_id in asked and dialog.isVisible() and hasattr(dialog, "external_change"):
@@ -361,6 +368,27 @@ class LiveView(QObject):
             views.refresh_keeping_place()
         else:
             views.refresh()
+
+    def _refresh_statistics(self, attempt: int = 0) -> None:
+        """Open and overdue cases per grid, counted again in SQL and rolled up on the reader thread;
+        the GUI thread only re-classes the grid levels filled by them (``LayerPanel.update_statistics``)."""
+        from gis.grid_statistics import rolled_up_statistics
+        from gis.storage.grid_counts import read_case_counts
+
+        data, generation = self.window.data, self._generation
+        grids_now = list(data.grids)
+
+        def done(stats, exc):
+            if generation != self._generation or self._closed:
+                return
+            if exc is not None:  # the counts would stay stale: try again, as case reads do
+                delay = min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** attempt)
+                QTimer.singleShot(delay, self, lambda: self._refresh_statistics(attempt + 1))
+                return
+            self.window.data.grid_stats.update(stats)
+            self.window.layer_control.panel.update_statistics(stats)
+
+        self.reader.submit(lambda connection: rolled_up_statistics(grids_now, read_case_counts(connection)), done)
 
     # -- alarms -----------------------------------------------------------------------------------
     def _announce(self, alarms: list, new_cases: list) -> None:
@@ -460,7 +488,10 @@ class LiveView(QObject):
         layers += [built.get("station_layer", old.get("stations")), old.get("cases")]
         data.layers = [l for l in layers if l is not None]
         panel = window.layer_control.panel
-        panel.load(data.layers, panel.styles(), zoom_to_full=False)
+        editing = getattr(getattr(window, "editing", None), "layers", None)
+        # An open edit session draws the levels it changed from its own grids: keep them over the new layers.
+        shown = editing.compose() if editing is not None and editing.active else data.layers
+        panel.load(shown, panel.styles(), zoom_to_full=False)
         if "grids" in built:
             selected = list(window.interaction.selected)
             window.interaction.set_data(data)  # hit-testing and search over the new names and shapes

@@ -238,7 +238,7 @@ def password_required(error: BaseException) -> bool:
 def keyring_available() -> bool:
     from gis.security import credentials
 
-    return credentials._keyring() is not None
+    return credentials.available()  # installed is not enough: a headless seat has no backend
 
 
 def open_store_asking_password(db, open_fn=None, ask=None, *, attempts: int = 3):

@@ -10,8 +10,8 @@ from datetime import datetime
 from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import QModelIndex, QSettings, QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QKeySequence
+from PySide6.QtCore import QModelIndex, QRect, QSettings, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView, QDockWidget, QFileDialog, QHeaderView, QLabel, QLineEdit, QMainWindow, QMessageBox,
     QTableView, QTreeView, QVBoxLayout, QWidget,
@@ -37,6 +37,7 @@ DEMO_BANNER = "演示数据：晋城市城区边界为真实数据，其下各�
 LAST_WORKSPACE_KEY = "workspace/last"
 LOADING_TEXT = "正在加载…"
 EMPTY_TEXT = "此工作空间还没有网格。\n可用 envgrid import-grids 导入网格边界。"
+SCREEN_SHARE = 0.9  # of the screen's available area, on a first run (no saved geometry)
 
 
 def app_settings() -> QSettings:
@@ -87,7 +88,7 @@ class MainWindow(QMainWindow):
         self.canvas.scaleChanged.connect(lambda n: self.scale_label.setText(format_scale(n)))
         self.canvas.renderFinished.connect(self._on_render_finished)
 
-        self.resize(1400, 900)
+        self._size_to_screen()  # saved geometry, if any, replaces it below
         self.resizeDocks([self.grid_dock, self.info_dock], [300, 280], Qt.Orientation.Horizontal)
         self.resizeDocks([self.case_dock], [320], Qt.Orientation.Vertical)
         self.resizeDocks([self.case_dock, self.chart_dock], [760, 640], Qt.Orientation.Horizontal)
@@ -173,6 +174,9 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("文件(&F)")
         open_action = file_menu.addAction("打开工作空间…", self._open_workspace_dialog)
         open_action.setShortcut(QKeySequence.StandardKey.Open)
+        from desktop.session_ui import log_out
+
+        self.logout_action = file_menu.addAction("注销…", lambda: log_out(self))  # shown while logged in
         file_menu.addSeparator()
         file_menu.addAction("退出", QKeySequence.StandardKey.Quit, self.close)
         view_menu = self.menuBar().addMenu("视图(&V)")
@@ -296,6 +300,9 @@ class MainWindow(QMainWindow):
         grid = self.data.grid(grid_id) if self.data else None
         if grid is None:
             return
+        if not self.grid_model.in_scope(grid_id):  # a scoped user: nothing of other grids (desktop.scope_view)
+            self.statusBar().showMessage(f"网格「{grid.name}」不在您的数据范围内", 5000)
+            return
         self.case_views.grid_shown(grid_id)  # the case table and charts follow the chosen grid
         self.canvas.set_highlight(HighlightLayer(grid.boundary))
         if zoom:
@@ -375,6 +382,17 @@ class MainWindow(QMainWindow):
 
     def _about(self) -> None:
         QMessageBox.about(self, "关于 EnvGrid", "EnvGrid 网格化环境监管桌面端\n网格、污染源台账与案件的一张图。")
+
+    def _size_to_screen(self) -> None:
+        """A first run takes most of the screen's free area, centred: the map is what users came for."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            self.resize(1400, 900)
+            return
+        area = screen.availableGeometry()
+        frame = QRect(0, 0, round(area.width() * SCREEN_SHARE), round(area.height() * SCREEN_SHARE))
+        frame.moveCenter(area.center())
+        self.setGeometry(frame)
 
     def _restore_settings(self) -> None:
         settings = app_settings()

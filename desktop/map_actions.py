@@ -100,7 +100,10 @@ def install_map_actions(window: MainWindow, view_menu: QMenu, toolbar: QToolBar)
     toolbar.addWidget(interaction.search_box)
     add("search", "搜索…", ["Ctrl+F"], interaction.focus_search, bar=False,
         tip="搜索网格名称或编码、污染源名称、案件编号")
-    add("shortcuts", "快捷键…", ["F1"], lambda: ShortcutDialog(actions.values(), window).exec(),
+    # Other modules add (title, actions, gestures) sections here (the 编辑 menu does).
+    window.shortcut_sections = []
+    add("shortcuts", "快捷键…", ["F1"],
+        lambda: ShortcutDialog(actions.values(), window, sections=window.shortcut_sections).exec(),
         menu=None, bar=False)
 
     def update_history_buttons():
@@ -114,22 +117,34 @@ def install_map_actions(window: MainWindow, view_menu: QMenu, toolbar: QToolBar)
     return actions
 
 
-def shortcut_rows(actions) -> list[tuple[str, str]]:
+def shortcut_rows(actions, gestures=GESTURES) -> list[tuple[str, str]]:
     rows = [(action.text().rstrip("…"), " / ".join(_key_text(s) for s in action.shortcuts()))
             for action in actions if action.shortcuts()]
-    return rows + list(GESTURES)
+    return rows + list(gestures)
 
 
 class ShortcutDialog(QDialog):
-    """帮助 → 快捷键: every map key and gesture in one table."""
+    """帮助 → 快捷键: every map key and gesture in one table, then each of ``sections``
+    (``(title, actions, gestures)``) under a bold title row."""
 
-    def __init__(self, actions, parent: QWidget | None = None):
+    def __init__(self, actions, parent: QWidget | None = None, *, sections=()):
         super().__init__(parent)
         self.setWindowTitle("快捷键")
-        rows = shortcut_rows(actions)
+        rows: list[tuple[str, str] | str] = list(shortcut_rows(actions))
+        for title, section_actions, gestures in sections:
+            rows += [title, *shortcut_rows(section_actions, gestures)]
         self.table = QTableWidget(len(rows), 2, self)
         self.table.setHorizontalHeaderLabels(["操作", "快捷键 / 鼠标"])
-        for row, (what, keys) in enumerate(rows):
+        for row, entry in enumerate(rows):
+            if isinstance(entry, str):  # a section's title across both columns
+                item = QTableWidgetItem(entry)
+                font = item.font()
+                font.setBold(True)
+                item.setFont(font)
+                self.table.setItem(row, 0, item)
+                self.table.setSpan(row, 0, 1, 2)
+                continue
+            what, keys = entry
             self.table.setItem(row, 0, QTableWidgetItem(what))
             self.table.setItem(row, 1, QTableWidgetItem(keys))
         self.table.verticalHeader().setVisible(False)

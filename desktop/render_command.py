@@ -116,8 +116,10 @@ def read_map_data(connection, *, levels=(1, 2, 3, 4), bbox=None, sources: bool =
 
 
 def build_layers(data: MapData, *, forced_levels: tuple[int, ...] | None = None) -> list:
-    """The window's layers, bottom first: fills, grids, sources, names, stations, case pins."""
+    """The window's layers, bottom first: fills, grids, sources, names, stations, case pins (after the
+    label obstacles of the last two, which draw nothing)."""
     from desktop.widgets.map_build import MAP_LEVELS, grid_layers, source_layer
+    from desktop.widgets.map_obstacles import label_obstacles
     from desktop.widgets.pin_layer import CasePinLayer
     from desktop.widgets.station_layer import StationLayer
 
@@ -127,11 +129,13 @@ def build_layers(data: MapData, *, forced_levels: tuple[int, ...] | None = None)
         layers.append(source_layer(data.source_ids, data.source_lon, data.source_lat, data.source_category,
                                    data.source_key, data.categories))
     layers += grid_set.labels
+    live = []
     if data.stations:
-        layers.append(StationLayer(data.stations, data.latest))
+        live.append(StationLayer(data.stations, data.latest))
     if data.cases:
-        layers.append(CasePinLayer(data.cases))
-    return layers
+        live.append(CasePinLayer(data.cases))
+    obstacles = label_obstacles(live)  # as the canvas does: names keep off pins and stations
+    return ([obstacles] if obstacles is not None else []) + layers + live
 
 
 def render_layers(layers, viewport):

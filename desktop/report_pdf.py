@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QPageLayout, QPageSize, QPainter, QPdfWriter, 
 
 from desktop import report_charts as charts
 from desktop.report_layout import BODY_PT, CAPTION_PT, Flow, draw_text
-from desktop.report_pdf_text import fix_pdf_text
+from desktop.pdf_text import fix_pdf_text
 from desktop.report_style import (ACCENT, BOTTOM, CLOSED_COLOUR, DPI, LEFT, MUTED, NEW_COLOUR, RED, RIGHT, RULE,
                                   WIDTH, mm, ui_families)
 from gis.aqi import LEVELS

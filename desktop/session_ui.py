@@ -1,5 +1,5 @@
 """What the logged-in user sees: "当前用户：张三（坐席）", actions the role may not use hidden, the
-data scope on the case views, and the user as the actor of every service call.
+data scope (desktop.scope_view), the user as the actor of every service call, and 注销.
 
 This is presentation only: the services in gis/ refuse whatever the role may not do
 (gis.security.permissions), whatever the window shows. An action tagged with
@@ -70,8 +70,12 @@ def apply_role(window, session: Session | None) -> list[QAction]:
 
 
 def apply_session(window, session: Session | None) -> None:
-    """Make ``session`` the window's user: status bar, actions, case scope, actor of the services."""
+    """Make ``session`` the window's user: status bar, actions, data scope, actor of the services.
+
+    Called at start, after 注销 and on opening another workspace: everything the previous
+    session set (scope included) is replaced, also by None."""
     from desktop import case_actions
+    from desktop.scope_view import apply_scope
 
     window.session = session
     case_actions.set_logged_in(session)
@@ -85,18 +89,20 @@ def apply_session(window, session: Session | None) -> None:
     seat_action = getattr(getattr(window, "case_actions", None), "seat_action", None)
     if seat_action is not None:
         seat_action.setVisible(session is None)  # logged in: the actor's name is the login's
+    logout = getattr(window, "logout_action", None)
+    if logout is not None:
+        logout.setVisible(session is not None)
     apply_role(window, session)
+    apply_scope(window, session)
     if session is None:
         return
     window.user = WindowUser(session.actor_name)
     editing = getattr(window, "editing", None)
-    if editing is not None and hasattr(editing, "editStarted"):
+    if editing is not None and hasattr(editing, "editStarted") and not getattr(window, "_actor_follows_edits", False):
         # The edit session carries the user to gis.editing.save_session, which checks role and scope.
         editing.editStarted.connect(lambda _level: setattr(editing.session, "actor", window.session)
                                     if editing.session is not None else None)
-    views = getattr(window, "case_views", None)
-    if views is not None and session.user.scope_grid_id is not None:
-        views.state.update(scope_grid_id=session.user.scope_grid_id)
+        window._actor_follows_edits = True
 
 
 def end_session(window) -> None:
@@ -111,3 +117,31 @@ def end_session(window) -> None:
         logout(window.store.engine, session)
     except Exception:  # noqa: BLE001 — the log-in row stays; nothing else to do at exit
         pass
+
+
+def log_out(window) -> bool:
+    """注销: end the session (audit row), hide the window and ask for a login to the same workspace.
+    The new user's role and scope replace the old ones; cancelled, the window closes.
+
+    Refused while a grid edit session is open: its changes would be saved under the next user.
+    Returns whether someone is logged in afterwards.
+    """
+    from PySide6.QtWidgets import QMessageBox
+
+    from desktop.login_dialog import LoginCancelled, ask_for_session
+
+    editing = getattr(window, "editing", None)
+    if getattr(editing, "session", None) is not None:
+        QMessageBox.information(window, "注销", "请先保存或放弃正在进行的网格编辑，再注销。")
+        return window.session is not None
+    end_session(window)
+    apply_session(window, None)
+    window.hide()  # nobody is logged in: nothing of the workspace stays on screen
+    try:
+        session = ask_for_session(window.store)
+    except LoginCancelled:
+        window.close()
+        return False
+    apply_session(window, session)
+    window.show()
+    return session is not None

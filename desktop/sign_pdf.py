@@ -2,7 +2,8 @@
 
 The layout is designed once in millimetres on an A4 page; A3 is the same page scaled by √2, as a
 print shop would enlarge it. Content comes from `gis.signs`; the grid map uses the map's own
-level colours (`GRID_STYLES`) so the sign matches what staff see on screen.
+level colours (`GRID_STYLES`) so the sign matches what staff see on screen. Text stays text, and
+copies out as the characters printed (`desktop.pdf_text`), so a sign's PDF can be searched.
 """
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from PySide6.QtGui import (
     QColor, QFont, QFontMetricsF, QPageLayout, QPageSize, QPainter, QPainterPath, QPdfWriter, QPen, QPolygonF,
 )
 
+from desktop.pdf_text import fix_pdf_text
 from desktop.widgets.map_layers import GRID_STYLES
+from gis.report.files import OutputError, atomic_output
 from gis.signs import Sign, display_phone, sign_extent
 
 PAGE_SIZES = {"A4": QPageSize.PageSizeId.A4, "A3": QPageSize.PageSizeId.A3}
@@ -79,7 +82,17 @@ def write_signs_pdf(signs: Sequence[Sign], out, size: str = "A4", *, resolution:
     out = Path(out)
     if not out.parent.is_dir():
         raise SignPdfError(f"cannot write {out}: folder {out.parent} does not exist")
-    writer = QPdfWriter(str(out))
+    try:
+        with atomic_output(out) as temporary:
+            _write_pages(signs, temporary, size, resolution)
+            fix_pdf_text(temporary, FONT_FAMILIES, SERIF_FAMILIES)
+    except OutputError as exc:
+        raise SignPdfError(str(exc)) from exc
+    return len(signs)
+
+
+def _write_pages(signs: Sequence[Sign], path: str, size: str, resolution: int) -> None:
+    writer = QPdfWriter(path)
     writer.setResolution(resolution)
     writer.setTitle(f"{signs[0].title}（{len(signs)} 页）")
     writer.setCreator("EnvGrid")
@@ -87,7 +100,7 @@ def write_signs_pdf(signs: Sequence[Sign], out, size: str = "A4", *, resolution:
                                      QMarginsF(0, 0, 0, 0)))
     painter = QPainter()
     if not painter.begin(writer):
-        raise SignPdfError(f"cannot write {out}")
+        raise SignPdfError(f"cannot write {path}")
     try:
         page_mm = QPageSize(PAGE_SIZES[size]).size(QPageSize.Unit.Millimeter)
         scale = resolution / 25.4 * page_mm.width() / _A4_W / _U  # device pixels per drawing unit
@@ -100,7 +113,6 @@ def write_signs_pdf(signs: Sequence[Sign], out, size: str = "A4", *, resolution:
             painter.restore()
     finally:
         painter.end()
-    return len(signs)
 
 
 def paint_sign(painter: QPainter, sign: Sign) -> None:

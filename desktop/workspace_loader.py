@@ -30,15 +30,6 @@ from gis.storage.store import Store
 
 MAP_LEVELS = (1, 2, 3, 4)  # level-5 units are points of interest, not area grids
 
-# Twelve well-separated colours (Tableau-like); category order picks them.
-SOURCE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-                  "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939", "#843c39", "#7b4173")
-
-
-def _rgba(hex_colour: str, alpha: int = 235) -> tuple[int, int, int, int]:
-    value = hex_colour.lstrip("#")
-    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16), alpha
-
 
 @dataclass
 class WorkspaceData:

@@ -59,6 +59,7 @@ __all__ = [
     "hourly_aqi",
     "iaqi",
     "parse_pollutant",
+    "station_hour_aqi",
 ]
 
 Period = Literal["1h", "8h", "24h"]
@@ -292,6 +293,24 @@ def hourly_aqi(concentrations: Mapping[str, float], *, pm_average: PmAverage | N
     return _combine(values, tables, periods, ("24h", fallback),
                     "SO2 1h = {} µg/m³ is above 800: HJ 633-2012 Table 1 note 2 reports the SO2 IAQI "
                     "from the 24-hour average instead; pass so2_24h")
+
+
+def station_hour_aqi(values: Mapping[str, float]) -> AqiResult | None:
+    """Hourly AQI of a station's latest hourly averages, as the map and the briefing show it.
+
+    ``values`` is HJ 212 code → hourly average; other codes (temperature, COD…) and negative
+    instrument values are ignored, and None comes back when no AQI pollutant is left. PM values
+    are hourly (``pm_average="1h"``). An SO2 hour above 800 µg/m³ has no 24-hour mean here; the
+    hourly value stands in: it can only overstate the level, the safe side for a warning map, and
+    such an hour is 重度污染 or worse anyway.
+    """
+    usable = {code: v for code, v in values.items() if code in HJ212_CODES and v is not None and v >= 0}
+    if not usable:
+        return None
+    try:
+        return hourly_aqi(usable, pm_average="1h")
+    except ValueError:
+        return hourly_aqi(usable, pm_average="1h", so2_24h=usable[Pollutant.SO2.code])
 
 
 def daily_aqi(concentrations: Mapping[str, float], *, o3_1h_max: float | None = None) -> AqiResult:

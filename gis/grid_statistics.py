@@ -40,4 +40,11 @@ def grid_statistics(grids: Iterable, sources: Iterable, cases: Iterable,
         "overdue_cases": Counter(c.grid_id for c in open_cases if c.due_at is not None and c.due_at < now),
         "sources": Counter(s.grid_id for s in sources if s.grid_id is not None),
     }
-    return {key: _rolled_up(grids, direct[key]) for key in GRID_STATISTICS}
+    return rolled_up_statistics(grids, direct)
+
+
+def rolled_up_statistics(grids: Iterable, direct: dict[str, Counter]) -> dict[str, dict[int, float]]:
+    """Per-grid counts (``{statistic key: Counter of grid id}``, each case or source in its own grid)
+    rolled up the hierarchy; e.g. the live feed's ``gis.storage.grid_counts.read_case_counts``."""
+    grids = list(grids)
+    return {key: _rolled_up(grids, counts) for key, counts in direct.items() if key in GRID_STATISTICS}

@@ -1,4 +1,4 @@
-"""``envgrid display --db URL [--screen N] [--size WxH] [--windowed] [--shot PNG]``: the wall view."""
+"""``envgrid display --db URL [--screen N] [--size WxH] [--windowed] [--rotate S] [--shot PNG]``: the wall view."""
 from __future__ import annotations
 
 import logging
@@ -12,6 +12,8 @@ def register(subparsers) -> None:
     p.add_argument("--screen", type=int, default=0, help="screen number for full screen (default 0)")
     p.add_argument("--size", help="window size WxH instead of the whole screen (implies --windowed)")
     p.add_argument("--windowed", action="store_true", help="a normal window instead of full screen")
+    p.add_argument("--rotate", type=int, metavar="SECONDS",
+                   help="seconds per map view of the playlist, 0 = off (default: setting display/rotate_seconds, 30)")
     p.add_argument("--shot", help="save a PNG once the data is shown, then exit (for screenshots)")
     p.set_defaults(handler=run_display)
 
@@ -24,23 +26,34 @@ def run_display(args) -> int:
     size = parse_size(args.size) if args.size else None
     if args.shot and not Path(args.shot).parent.exists():
         raise CliError(f"cannot write {args.shot}: folder {Path(args.shot).parent} does not exist")
+    if args.rotate is not None and args.rotate < 0:
+        raise CliError(f"--rotate: expected seconds ≥ 0 (0 = off), got {args.rotate}")
     ensure_display()
     from PySide6.QtCore import Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
     from desktop.app import create_application
     from desktop.display.window import DisplayWindow
+    from desktop.quit_on_signal import QuitOnSignals
     from gis.storage.store import open_store
 
     logging.basicConfig(level=logging.INFO)
+    log = logging.getLogger("desktop.display")
     app = create_application()
-    store = open_store(args.db, create=False)
     screens = QApplication.screens()
     if not 0 <= args.screen < len(screens):
         raise CliError(f"--screen {args.screen}: there are {len(screens)} screen(s), numbered from 0")
     screen = screens[args.screen]
     height = size[1] if size else screen.geometry().height()
-    window = DisplayWindow(store, height=height, live=not args.shot)
+    quitter = QuitOnSignals(app)   # SIGINT / SIGTERM: leave the event loop, then the clean-up below
+    try:
+        store = open_store(args.db, create=False)
+    except BaseException:
+        quitter.restore()
+        raise
+    window = DisplayWindow(store, height=height, live=not args.shot, rotate_seconds=args.rotate)
+    window.refreshed.connect(lambda: log.info("display: showing %s", store.display_name),
+                             Qt.ConnectionType.SingleShotConnection)
     if size:
         window.resize(*size)
         window.show()
@@ -60,7 +73,13 @@ def run_display(args) -> int:
                 raise CliError(f"cannot write {args.shot}")
             print(f"wrote {args.shot}", file=sys.stderr)
             return 0
-        return app.exec()
+        code = app.exec()
+        if quitter.received is not None:
+            log.info("display: %s received, closing", quitter.received.name)
+            code = 0
+        return code
     finally:
-        window.close()
+        window.close()   # stops the timers and the change feed's thread, waits for reads under way
         store.close()
+        quitter.restore()
+        log.info("display: closed")

@@ -1,14 +1,18 @@
-"""The 编辑 menu and tool bar: start/save/discard, undo/redo, the editing tools, merge, delete.
+"""The 编辑 menu and tool bar: start/save/discard, undo/redo, the editing tools, merge, delete,
+grid attributes, snapping; the right-click menus of the map and the grid tree while editing.
 
 ``install_editing(window)`` builds the controller and its actions and returns the controller
 (``window.editing``); ``controller.actions`` holds the actions by id. Everything but 开始编辑 is
 disabled outside an edit session. Tool keys are bound to the canvas (typing in a text box never
-switches tools), the others act window-wide.
+switches tools), the others act window-wide. The 快捷键 dialog (F1) lists these actions and the
+keys the tools handle themselves (``gestures``), as a section of its own.
 """
 from __future__ import annotations
 
 import shiboken6
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QMenu
 
 from desktop.editing.controller import EditController
 from desktop.map_actions import MAP_ONLY, WINDOW, _key_text
@@ -67,9 +71,12 @@ def install_editing(window) -> EditController:
         tip="合并用顶点工具选中的网格（同一级别、同一上级），选择保留谁的属性")
     add("delete_grid", "删除网格", ["Ctrl+Delete"], lambda: delete_chosen(controller), bar=False,
         tip="删除选中的一个网格（其范围成为空隙）")
+    add("attributes", "网格属性…", ["A"], lambda: controller.edit_attributes(), context=MAP_ONLY,
+        tip="修改选中网格的名称、编码和四至（可按边界推算四至）")
     menu.addSeparator()
-    snapping = add("snapping", "吸附", [], lambda on: setattr(controller, "snapping", on), bar=True,
-                   tip=f"吸附到可见网格的顶点和边（{controller.snap_px:g} 像素内）", checkable=True)
+    snapping = add("snapping", "吸附", ["Shift+S"], lambda on: setattr(controller, "snapping", on), bar=True,
+                   context=MAP_ONLY, tip=f"吸附到可见网格的顶点和边（{controller.snap_px:g} 像素内）",
+                   checkable=True)
     snapping.setChecked(controller.snapping)
     avoid = add("avoid_overlap", "避让重叠", [], lambda on: setattr(controller, "avoid_overlap", on), bar=False,
                 tip="新绘制的网格裁剪到上级网格内的空白区域", checkable=True)
@@ -88,6 +95,7 @@ def install_editing(window) -> EditController:
         redo.setText(f"重做 {controller.undo_stack.redoText()}".strip())
         actions["merge"].setEnabled(editing and len(controller.chosen) >= 2)
         actions["delete_grid"].setEnabled(editing and len(controller.chosen) == 1)
+        actions["attributes"].setEnabled(editing)
         title = f"编辑中：{LEVEL_NAMES.get(controller.level, '')}" if editing else ""
         if editing and controller.is_dirty:
             title += f"（{len(controller.session.dirty_ids())} 个网格未保存）"
@@ -107,7 +115,66 @@ def install_editing(window) -> EditController:
     controller.saved.connect(lambda _: sync())
     controller.actions = actions
     sync()
+    _install_menus(window, controller)
+    sections = getattr(window, "shortcut_sections", None)
+    if sections is not None:  # the 快捷键 dialog (desktop.map_actions) lists the edit keys too
+        gestures = [g for tool in controller.tools.values() for g in tool.gestures]
+        sections.append(("编辑", list(actions.values()), gestures))
     return controller
+
+
+def _install_menus(window, controller: EditController) -> None:
+    """Right-click on the map or the grid tree, and the identify panel's link, while editing."""
+    canvas = window.canvas
+    canvas.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+    canvas.customContextMenuRequested.connect(lambda pos: _popup(controller, canvas, map_menu(controller, pos), pos))
+    tree = getattr(window, "grid_view", None)
+    if tree is not None:
+        tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        tree.customContextMenuRequested.connect(
+            lambda pos: _popup(controller, tree.viewport(), tree_menu(controller, tree.indexAt(pos)), pos))
+    panel = getattr(window, "info_panel", None)
+    if panel is not None and hasattr(panel, "editRequested"):
+        panel.editRequested.connect(controller.edit_attributes)
+
+
+def _popup(controller: EditController, widget, menu: QMenu | None, pos: QPoint) -> None:
+    controller.menu = menu
+    if menu is not None:
+        menu.popup(widget.mapToGlobal(pos))
+
+
+def map_menu(controller: EditController, pos: QPoint) -> QMenu | None:
+    """The map's right-click menu while editing: the grid under the cursor, the tools, undo, save."""
+    if not controller.editing:
+        return None
+    lon, lat = controller.canvas.lonlat_at(pos.x(), pos.y())
+    grid = controller.grid_at(lon, lat)
+    menu = QMenu(controller.canvas)
+    if grid is not None:
+        menu.addAction(f"“{grid.name}”的属性…", lambda: controller.edit_attributes(grid.id))
+        menu.addSeparator()
+    actions = controller.actions
+    for key in [f"tool_{tool_id}" for tool_id in controller.tools] + [None, "undo", "redo", None, "save"]:
+        if key is None:
+            menu.addSeparator()
+        else:
+            menu.addAction(actions[key])
+    return menu
+
+
+def tree_menu(controller: EditController, index) -> QMenu | None:
+    window = controller.window
+    grid = window.grid_model.grid_at(window.grid_proxy.mapToSource(index)) if index.isValid() else None
+    if grid is None:
+        return None
+    menu = QMenu(window.grid_view)
+    editable = controller.editing and grid.id in controller.session.grids
+    name = controller.session.grids[grid.id].name if editable else ""  # as renamed in the session
+    action = menu.addAction(f"“{name}”的属性…" if editable else "网格属性…（请先开始编辑）",
+                            lambda: controller.edit_attributes(grid.id))
+    action.setEnabled(editable)
+    return menu
 
 
 def merge_chosen(controller: EditController) -> bool:

@@ -21,6 +21,9 @@ Public API (the problem panel, the staff panel and the tools use only this):
     becomes a message instead of an exception. ``InvalidNeighbourError`` is reported loudly.
 ``zoom_to_problem(problem)``
     Show a validation `Problem` on the map (zoom and flash).
+``edit_attributes(grid_id=None)``
+    Open 网格属性 (`desktop.editing.attributes`) for a grid (default: the one picked, else the one
+    in the info panel); 确定 pushes one ``SetGridFieldsCommand``.
 ``start(level=None)``, ``save()``, ``discard(confirm=True)``, ``stop()``
     What the 编辑 menu does; all return whether it happened.
 
@@ -33,12 +36,15 @@ from collections.abc import Callable
 
 import numpy as np
 import shapely
+import shiboken6
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from desktop.editing.attributes import GridAttributeDialog, show_in_info_panel
 from desktop.editing.dialogs import EditPrompts
 from desktop.editing.session_layers import SessionLayers
-from desktop.editing.tools import EDIT_TOOL_CLASSES
+from desktop.editing.edge_tool import SharedEdgeTool
+from desktop.editing.tools import BASIC_TOOL_CLASSES, mercator_rings
 from desktop.widgets.edit_overlay import EditOverlay
 from desktop.widgets.map_geometry import lonlat_to_mercator
 from desktop.widgets.map_overlays import MapMarker
@@ -51,12 +57,14 @@ from gis.editing import (
     InvalidNeighbourError,
     SaveError,
     SaveRefused,
+    SetGridFieldsCommand,
     Snapper,
     SnapResult,
     TopologyError,
 )
 
 DEFAULT_SNAP_PX = 10.0
+EDIT_TOOL_CLASSES = (*BASIC_TOOL_CLASSES, SharedEdgeTool)
 _M_PER_DEG = 111_320.0
 
 
@@ -115,6 +123,11 @@ class EditController(QObject):
         self.canvas.toolChanged.connect(self._on_tool_changed)
         window.dataLoaded.connect(self._on_data_loaded)
         self._store = None
+        self.attribute_dialog: GridAttributeDialog | None = None
+        self.menu = None  # the last right-click menu shown (map or grid tree)
+        self.editStarted.connect(lambda _level: self._refresh_panel())
+        self.editEnded.connect(self._refresh_panel)
+        self.sessionChanged.connect(self._refresh_panel)
 
     # -- state -----------------------------------------------------------------------------
     @property
@@ -335,7 +348,7 @@ class EditController(QObject):
         return self.push(command)
 
     def _show_invalid(self, exc: InvalidNeighbourError) -> None:
-        self.overlay.chosen = [ring for g in exc.grids for ring in _mercator_rings(g.boundary)]
+        self.overlay.chosen = [ring for g in exc.grids for ring in mercator_rings(g.boundary)]
         self.overlay.changed()
         self.say(str(exc), warn=True)
         self.prompts.warn("相邻网格几何无效", str(exc), loud=True)
@@ -393,8 +406,8 @@ class EditController(QObject):
             self.overlay.handles = np.empty((0, 2))
         self.overlay.edited = [r for i in session.dirty_ids() if i in session.grids
                                and session.grids[i].level == self.level
-                               for r in _mercator_rings(session.grids[i].boundary)]
-        self.overlay.chosen = [r for i in self.chosen for r in _mercator_rings(session.grids[i].boundary)]
+                               for r in mercator_rings(session.grids[i].boundary)]
+        self.overlay.chosen = [r for i in self.chosen for r in mercator_rings(session.grids[i].boundary)]
         self.overlay.changed()
         self.chosenChanged.emit()
 
@@ -403,6 +416,45 @@ class EditController(QObject):
         self._update_overlay()
         names = "、".join(self.session.grids[i].name for i in self.chosen) if self.chosen else ""
         self.say(f"已选 {len(self.chosen)} 个网格：{names}" if self.chosen else "未选网格")
+
+    # -- attributes ------------------------------------------------------------------------
+    def current_grid_id(self) -> int | None:
+        """The grid 网格属性 acts on: the one picked with the vertex tool, else the one in the info panel."""
+        if self.session is None:
+            return None
+        if len(self.chosen) == 1:
+            return self.chosen[0]
+        current = getattr(self.window.info_panel, "current", None)
+        if current and current[0] == "grid" and current[1] in self.session.grids:
+            return current[1]
+        return None
+
+    def edit_attributes(self, grid_id: int | None = None) -> GridAttributeDialog | None:
+        """网格属性: open the dialog (window-modal, not blocking); 确定 is one undoable command."""
+        if self.session is None:
+            self.say("请先开始编辑（编辑 → 开始编辑）", warn=True)
+            return None
+        grid_id = self.current_grid_id() if grid_id is None else grid_id
+        if grid_id is None or grid_id not in self.session.grids:
+            self.say("请先选中一个网格（顶点工具单击网格内部，或在网格目录、地图上选择）", warn=True)
+            return None
+        if self.attribute_dialog is not None and shiboken6.isValid(self.attribute_dialog):
+            self.attribute_dialog.deleteLater()
+        dialog = GridAttributeDialog(self.session, grid_id, self.window)
+        dialog.accepted.connect(lambda: self._apply_attributes(dialog))
+        self.attribute_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _apply_attributes(self, dialog: GridAttributeDialog) -> None:
+        session, grid_id, changes = dialog.session, dialog.grid_id, dialog.changes()
+        if not changes or session is not self.session or grid_id not in session.grids:
+            return
+        if self.run(lambda: SetGridFieldsCommand(session, grid_id, **changes), "修改属性"):
+            self.say(f"已修改“{session.grid(grid_id).name}”的属性（保存编辑后写入数据库）")
+
+    def _refresh_panel(self, codes=None) -> None:
+        show_in_info_panel(self, codes)
 
     # -- snapping --------------------------------------------------------------------------
     def snapper(self) -> Snapper | None:
@@ -473,15 +525,6 @@ class EditController(QObject):
                 return True
             self.stop(reload=False)
         return super().eventFilter(watched, event)
-
-
-def _mercator_rings(geometry) -> list[np.ndarray]:
-    rings = []
-    for ring in shapely.get_rings(shapely.get_parts(geometry)):
-        coords = shapely.get_coordinates(ring)
-        x, y = lonlat_to_mercator(coords[:, 0], coords[:, 1])
-        rings.append(np.column_stack([x, y]))
-    return rings
 
 
 def _user_name(window) -> str | None:

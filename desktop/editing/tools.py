@@ -12,12 +12,14 @@ controller's overlay.
   every grid), double-click an edge inserts a vertex, click a vertex then Delete (or
   Ctrl+click) deletes it; click inside a grid picks it (Shift adds) for 合并 / 删除.
 - `SplitTool` (X): draw a line across a grid; double-click or Enter splits it.
-- `ReshapeTool` (R): draw a new course for the shared edge of two grids, from one end of it to
-  the other; both grids (and every grid along it) follow.
+- `desktop.editing.edge_tool.SharedEdgeTool` (R, 修改公共边): pick the shared edge of two grids,
+  drag it or draw its new course.
+
+``gestures`` on a tool class lists the keys and clicks it handles itself (no action behind
+them) for the 快捷键 dialog.
 """
 from __future__ import annotations
 
-import itertools
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,10 +35,8 @@ from gis.editing import (
     DeleteVertexCommand,
     InsertVertexCommand,
     MoveVertexCommand,
-    ReshapeSharedEdgeCommand,
     SplitGridCommand,
 )
-from gis.editing.chains import shared_chains
 from gis.editing.rings import key
 
 if TYPE_CHECKING:
@@ -53,11 +53,22 @@ def _merc(lon: float, lat: float) -> tuple[float, float]:
     return float(x), float(y)
 
 
+def mercator_rings(geometry) -> list[np.ndarray]:
+    """Every ring of a lon/lat geometry as (n, 2) Web Mercator metres (what the overlay draws)."""
+    rings = []
+    for ring in shapely.get_rings(shapely.get_parts(geometry)):
+        coords = shapely.get_coordinates(ring)
+        x, y = lonlat_to_mercator(coords[:, 0], coords[:, 1])
+        rings.append(np.column_stack([x, y]))
+    return rings
+
+
 class EditTool(MapTool):
     """Base of the editing tools: snapping helper, no zoom on double-click, key hook."""
 
     edit_tool = True
     cursor = Qt.CursorShape.CrossCursor
+    gestures: tuple[tuple[str, str], ...] = ()
 
     def __init__(self, canvas: MapCanvas, controller: EditController):
         super().__init__(canvas)
@@ -177,6 +188,12 @@ class DrawPolygonTool(_SketchTool):
     tooltip = ("单击添加顶点，双击或回车完成，退格删除上一个顶点，Esc 取消；"
                "Shift+回车 / Shift+双击结束当前环并开始画洞")
     shortcut = "D"
+    gestures = (
+        ("绘制：完成", "双击 / 回车"),
+        ("绘制：删除上一个顶点", "退格"),
+        ("绘制：取消", "Esc"),
+        ("绘制：结束外环，开始画洞", "Shift+回车 / Shift+双击"),
+    )
 
     def finish(self, hole: bool = False) -> None:
         if len(self.points) >= 3:
@@ -212,6 +229,7 @@ class SplitTool(_SketchTool):
     text = "拆分网格"
     tooltip = "画一条穿过网格的线（单击添加点），双击或回车按此线拆分；Esc 取消"
     shortcut = "X"
+    gestures = (("拆分：按所画的线拆分", "双击 / 回车"), ("拆分：删除上一个点", "退格"), ("拆分：取消", "Esc"))
     kind = "line"
 
     def marks(self, cursor) -> list[tuple[float, float]]:
@@ -249,40 +267,18 @@ class SplitTool(_SketchTool):
             self.cancel()
 
 
-class ReshapeTool(_SketchTool):
-    id = "edit_reshape"
-    text = "修改公共边"
-    tooltip = "从两个网格公共边的一个端点起，画出新的走向，到另一个端点结束（双击或回车）；两侧网格一起改变"
-    shortcut = "R"
-    kind = "line"
-
-    def finish(self, hole: bool = False) -> None:
-        controller, session = self.controller, self.controller.session
-        if len(self.points) < 2:
-            controller.say("新的公共边至少需要两个点", warn=True)
-            return
-        start, end = key(self.points[0]), key(self.points[-1])
-        level_ids = {g.id for g in controller.grids()}
-        holders = session.index.grids_at(start) & session.index.grids_at(end) & level_ids
-        for a, b in itertools.combinations(sorted(holders), 2):
-            try:
-                chains = shared_chains(session.grid(a).boundary, session.grid(b).boundary)
-            except ValueError:
-                continue
-            if any({chain[0], chain[-1]} == {start, end} for chain in chains):
-                near = self.points[len(self.points) // 2]
-                if controller.run(lambda: ReshapeSharedEdgeCommand(session, a, b, self.points, near=near), "修改公共边"):
-                    self.cancel()
-                return
-        controller.say("新线必须从两个网格公共边的一个端点开始、在另一个端点结束（请吸附到端点）", warn=True)
-
-
 class VertexTool(EditTool):
     id = "edit_vertex"
     text = "顶点工具"
     tooltip = ("拖动顶点移动（相邻网格共用的顶点一起移动）；双击边插入顶点；单击顶点后按 Delete 删除，"
                "或 Ctrl+单击顶点删除；单击网格内部选中网格（Shift 追加）")
     shortcut = "V"
+    gestures = (
+        ("顶点：移动（共用顶点一起移动）", "拖动顶点"),
+        ("顶点：插入", "双击边"),
+        ("顶点：删除", "单击顶点后 Delete / 退格，或 Ctrl+单击顶点"),
+        ("选中网格（合并、删除、属性）", "单击网格内部，Shift+单击追加"),
+    )
 
     def __init__(self, canvas, controller):
         super().__init__(canvas, controller)
@@ -438,4 +434,4 @@ class VertexTool(EditTool):
         self._show_selected()
 
 
-EDIT_TOOL_CLASSES = (DrawPolygonTool, VertexTool, SplitTool, ReshapeTool)
+BASIC_TOOL_CLASSES = (DrawPolygonTool, VertexTool, SplitTool)

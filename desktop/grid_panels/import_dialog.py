@@ -2,8 +2,9 @@
 
 Level, CRS (the file's own, WGS84, CGCS2000, GCJ-02, BD-09 or any EPSG code), Shapefile text
 encoding and the field mapping (name, code, parent code) are chosen here; the preview re-checks
-after each change (off the GUI thread). 导入 is enabled only when no feature has a problem, and
-imports all of them in one transaction (nothing half-imported).
+after each change (off the GUI thread) with ``import-grids``' own dry run (gis.io.grid_preview).
+导入 is enabled only when no feature has a problem, and imports all of them in one transaction
+(nothing half-imported). KML/KMZ from Google Earth and 奥维 are read as any other format.
 """
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from PySide6.QtWidgets import (
     QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from desktop.grid_panels.import_preview import Preview, import_previewed, preview_grid_file
 from desktop.workers import run_in_background
 from gis.domain import LEVEL_NAMES
+from gis.io.grid_preview import ImportPreview, preview_grids
 
 CRS_CHOICES = (("文件自带坐标系", None), ("WGS84 (EPSG:4326)", "EPSG:4326"), ("CGCS2000 (EPSG:4490)", "EPSG:4490"),
                ("GCJ-02（高德、腾讯）", "gcj02"), ("BD-09（百度）", "bd09"))
@@ -87,7 +88,7 @@ class ImportDialog(QDialog):
         super().__init__(parent)
         self.store = store
         self.path = str(path)
-        self.preview: Preview | None = None
+        self.preview: ImportPreview | None = None
         self.imported = 0
         self.busy = False
         self._generation = 0
@@ -179,12 +180,13 @@ class ImportDialog(QDialog):
         self.busy = True
         self.import_button.setEnabled(False)
         self.summary.setText("正在检查…")
-        run_in_background(lambda: preview_grid_file(store, path, **options),
+        run_in_background(lambda: preview_grids(path, store=store, **options),
                           lambda preview: self._shown(generation, preview),
-                          lambda exc: self._shown(generation, Preview([], file_problems=[str(exc)])),
+                          lambda exc: self._shown(generation, ImportPreview(path, options["level"],
+                                                                            file_problems=[str(exc)])),
                           receiver=self)
 
-    def _shown(self, generation: int, preview: Preview) -> None:
+    def _shown(self, generation: int, preview: ImportPreview) -> None:
         if generation != self._generation:
             return
         self.busy = False
@@ -192,15 +194,15 @@ class ImportDialog(QDialog):
         self._fill_fields(preview.fields)
         self.table.setRowCount(len(preview.rows))
         for row, item in enumerate(preview.rows):
-            values = (str(item["number"]), item["code"], item["name"], item["parent"],
-                      f"{item['area_m2']:,.0f}" if item["area_m2"] else "", "；".join(item["problems"]))
+            values = (str(item.number), item.code, item.name, item.parent_code,
+                      f"{item.area_m2:,.0f}" if item.area_m2 else "", "；".join(item.problems))
             for column, text in enumerate(values):
                 cell = QTableWidgetItem(text)
-                if item["problems"]:
+                if item.problems:
                     cell.setBackground(QBrush(_BAD))
                 self.table.setItem(row, column, cell)
-        self.map.set_geometries([item["geometry"] for item in preview.rows])
-        bad = sum(1 for item in preview.rows if item["problems"])
+        self.map.set_geometries([item.geometry for item in preview.rows])
+        bad = sum(1 for item in preview.rows if item.problems)
         lines = list(preview.file_problems)
         if preview.ok:
             lines.insert(0, f"共 {len(preview.rows)} 个要素，检查通过，可以全部导入。")
@@ -226,12 +228,13 @@ class ImportDialog(QDialog):
 
     # -- importing -----------------------------------------------------------------------------
     def run_import(self) -> bool:
+        from gis.io.grids_io import import_grids
         from gis.io.vector import ImportProblems
 
         if self.preview is None or not self.preview.ok or self.busy:
             return False
         try:
-            self.imported = import_previewed(self.store, self.path, **self.options())
+            self.imported = import_grids(self.store, self.path, **self.options())
         except ImportProblems as exc:  # someone imported the same codes meanwhile: nothing was written
             self.summary.setText("未导入：\n" + "\n".join(exc.problems))
             self.import_button.setEnabled(False)

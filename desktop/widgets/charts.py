@@ -173,13 +173,17 @@ class CaseChartsPanel(QWidget):
         self._timer.setInterval(REFRESH_DELAY_MS)
         self._timer.timeout.connect(lambda: self._submit(None))
         state.events.changed.connect(lambda _f, _names: self._timer.start())
+        state.events.scope_grid_id.connect(lambda _scope: self.load_stations())  # another user logged in
 
     # -- data ---------------------------------------------------------------------------------
     def load_stations(self) -> None:
-        """Fill the station picker with the air stations (AQI is for air) and show the first."""
+        """Fill the station picker with the air stations (AQI is for air) in the data scope, show the first."""
+        scope = self.state.filter.scope_grid_id
+
         def read(connection):
             from gis.storage.readings import read_stations
-            return [(s.id, s.name) for s in read_stations(connection, active_only=True) if s.kind == "air"]
+            return [(s.id, s.name) for s in read_stations(connection, active_only=True, within_grid=scope)
+                    if s.kind == "air"]
 
         def done(stations):
             current = self.station_id if any(s == self.station_id for s, _ in stations) else (

@@ -2,7 +2,8 @@
 
 Vertex handles of the edited level, the grids chosen for a merge, the sketch of a polygon or
 split line being drawn (with the rubber segment to the cursor), the preview of a vertex drag,
-the selected vertex and the snap marker. Everything is kept in Web Mercator metres, so a
+the selected vertex, the shared edge under the cursor / picked (with its two grids tinted and
+the preview of a drag) and the snap marker. Everything is kept in Web Mercator metres, so a
 frame only applies the viewport's affine transform. The tools set the state; the controller
 sets handles and selection from the session.
 """
@@ -29,6 +30,9 @@ SNAP_EDGE = QColor("#ff9100")
 CHOSEN_FILL = QColor(41, 98, 255, 60)
 CHOSEN_LINE = QColor("#2962ff")
 EDITED_LINE = QColor(255, 109, 0, 170)  # grids changed and not yet saved
+SHARED = QColor("#00c853")               # the picked shared edge
+SHARED_HOVER = QColor(0, 200, 83, 150)   # the shared edge a click would pick
+PAIR_FILL = QColor(0, 200, 83, 40)       # the two grids on either side of it
 
 
 @dataclass
@@ -54,14 +58,19 @@ class EditOverlay:
         self.drag: list[tuple[tuple[float, float], tuple[float, float], tuple[float, float]]] = []
         self.selected_vertex: tuple[float, float] | None = None
         self.snap: tuple[tuple[float, float], str] | None = None  # mercator point, "vertex" | "edge"
+        self.pair: list[np.ndarray] = []                   # rings of the grids either side of a shared edge
+        self.shared: np.ndarray | None = None              # mercator polyline of the picked shared edge
+        self.shared_hover: np.ndarray | None = None        # the shared edge under the cursor
+        self.shared_preview: np.ndarray | None = None      # where a drag would put the picked edge
         self.enabled = True
 
     def changed(self) -> None:
         self.canvas.update()
 
     def clear_feedback(self) -> None:
-        """Forget what a tool showed (sketch, drag, snap, chosen vertex)."""
+        """Forget what a tool showed (sketch, drag, snap, chosen vertex, shared edge)."""
         self.sketch, self.drag, self.selected_vertex, self.snap = None, [], None, None
+        self.pair, self.shared, self.shared_hover, self.shared_preview = [], None, None, None
         self.changed()
 
     # -- painting --------------------------------------------------------------------------
@@ -74,6 +83,8 @@ class EditOverlay:
         edited.setStyle(Qt.PenStyle.DashLine)
         self._paint_rings(painter, viewport, self.edited, None, edited)
         self._paint_rings(painter, viewport, self.chosen, CHOSEN_FILL, QPen(CHOSEN_LINE, 3.0))
+        self._paint_rings(painter, viewport, self.pair, PAIR_FILL, QPen(Qt.PenStyle.NoPen))
+        self._paint_shared(painter, viewport)
         self._paint_handles(painter, viewport)
         self._paint_drag(painter, viewport)
         self._paint_sketch(painter, viewport)
@@ -132,6 +143,35 @@ class EditOverlay:
         painter.setPen(QPen(DRAG, 2.0))
         painter.setBrush(QColor(255, 255, 255))
         painter.drawEllipse(here, 5.0, 5.0)
+
+    def _paint_shared(self, painter, viewport) -> None:
+        def line(points, pen, halo: float = 0.0) -> None:
+            polyline = qpolygonf(viewport.to_screen(points))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            if halo:  # a white casing keeps the line readable over any fill or basemap
+                casing = QPen(QColor(255, 255, 255, 230), pen.widthF() + halo)
+                casing.setCapStyle(Qt.PenCapStyle.RoundCap)
+                casing.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+                painter.setPen(casing)
+                painter.drawPolyline(polyline)
+            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+            pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+            painter.setPen(pen)
+            painter.drawPolyline(polyline)
+
+        if self.shared_hover is not None and len(self.shared_hover) >= 2:
+            line(self.shared_hover, QPen(SHARED_HOVER, 5.0))
+        if self.shared is not None and len(self.shared) >= 2:
+            faded = self.shared_preview is not None
+            line(self.shared, QPen(QColor(0, 200, 83, 110) if faded else SHARED, 5.0), 0.0 if faded else 3.0)
+            painter.setPen(QPen(QColor("#1b5e20"), 2.0))  # its two ends, which never move
+            painter.setBrush(QColor(255, 255, 255))
+            for x, y in viewport.to_screen(self.shared[[0, -1]]).tolist():
+                painter.drawEllipse(QPointF(x, y), 5.0, 5.0)
+        if self.shared_preview is not None and len(self.shared_preview) >= 2:
+            pen = QPen(DRAG, 3.0)
+            pen.setStyle(Qt.PenStyle.DashLine)
+            line(self.shared_preview, pen, 3.0)
 
     def _paint_sketch(self, painter, viewport) -> None:
         sketch = self.sketch

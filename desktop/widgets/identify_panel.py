@@ -129,6 +129,7 @@ class IdentifyPanel(QWidget):
     EMPTY_TEXT = "单击地图上的网格、污染源、案件或站点，或在左侧网格目录中选择网格，查看其信息。"
     featureActivated = Signal(str, int)
     staffRequested = Signal(int)  # grid id: the 联系卡/编辑负责人 link under a grid
+    editRequested = Signal(int)   # grid id: the 编辑属性 link, shown while an edit session is open
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -147,6 +148,7 @@ class IdentifyPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(scroll)
         self.current: tuple[str, int] | None = None
+        self.edit_links = False  # set by the edit controller while editing
 
     def _show(self, kind: str, feature_id: int, html: str, others) -> None:
         self.current = (kind, feature_id)
@@ -154,7 +156,8 @@ class IdentifyPanel(QWidget):
 
     def show_grid(self, grid: Grid, staff, parent_name: str = "", counts: tuple[int, int] | None = None,
                   others: Sequence[tuple[str, int, str]] = ()) -> None:
-        link = f"<p><a href='staff:{grid.id}'>联系卡 / 编辑负责人</a></p>"
+        link = f"<p><a href='staff:{grid.id}'>联系卡 / 编辑负责人</a>"
+        link += f" · <a href='edit:{grid.id}'>编辑属性（名称、编码、四至）</a></p>" if self.edit_links else "</p>"
         self._show("grid", grid.id, grid_html(grid, staff, parent_name, counts) + link, others)
 
     def show_source(self, source, category: str = "", grid_name: str = "", others=()) -> None:
@@ -178,5 +181,7 @@ class IdentifyPanel(QWidget):
         kind, _, feature_id = href.partition(":")
         if kind == "staff" and feature_id.isdigit():
             self.staffRequested.emit(int(feature_id))
+        elif kind == "edit" and feature_id.lstrip("-").isdigit():
+            self.editRequested.emit(int(feature_id))
         elif feature_id.isdigit():
             self.featureActivated.emit(kind, int(feature_id))

@@ -27,7 +27,7 @@ from desktop.widgets.basemap import BasemapController
 from desktop.widgets.basemap_picker import BasemapPicker
 from desktop.widgets.legend import SWATCH_SIZE, LegendEntry, hex_of, swatch_icon
 from desktop.widgets.map_layers import GridFillLayer, GridLayer, MapLayer
-from desktop.widgets.map_styling import apply_styles, is_live, legend_entries
+from desktop.widgets.map_styling import apply_styles, filled_grid_layers, is_live, legend_entries, refill
 from gis.grid_statistics import GRID_STATISTICS
 from gis.map_styles import MapStyles
 
@@ -105,6 +105,26 @@ class LayerPanel(QWidget):
     def set_statistics(self, stats: dict | None) -> None:
         """Per-grid statistics (``gis.grid_statistics``) that grid levels can be filled by."""
         self._stats = dict(stats or {})
+
+    def update_statistics(self, stats: dict) -> bool:
+        """New values of some statistics (the live feed): levels filled by one are re-classed in
+        place and the map re-rendered, nothing reloaded; True if any level showed a changed one."""
+        self._stats.update(stats)
+        refilled, legend_changed = False, False
+        for grids in filled_grid_layers(self.canvas.layers()):
+            if grids.fill_by not in stats:
+                continue
+            before = grids.fill_state()
+            refill(grids, stats[grids.fill_by])
+            after = grids.fill_state()
+            if after is not before:  # an unchanged fill keeps its object
+                refilled = True
+                legend_changed = legend_changed or before.breaks != after.breaks
+        if refilled:
+            self.canvas.refresh()
+        if legend_changed:
+            self._rebuild_timer.start()  # the class bounds in the legend
+        return refilled
 
     def load(self, layers: list[MapLayer], styles: MapStyles | None, *, zoom_to_full: bool = False) -> None:
         """A workspace's layers (as loaded) with its saved styles, onto the canvas."""

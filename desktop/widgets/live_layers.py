@@ -40,11 +40,13 @@ class TranslucentLayer(MapLayer):
         scratch.setDevicePixelRatio(device.devicePixelRatio())
         scratch.fill(Qt.GlobalColor.transparent)
         inner = QPainter(scratch)
+        outer_opacity, ctx.opacity = ctx.opacity, ctx.opacity * self.opacity  # for what it puts on top
         try:
             inner.setRenderHints(painter.renderHints())
             self.layer.paint(inner, ctx)
         finally:
             inner.end()
+            ctx.opacity = outer_opacity
         painter.setOpacity(painter.opacity() * self.opacity)
         painter.drawImage(QPointF(0, 0), scratch)
 

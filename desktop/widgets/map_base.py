@@ -17,6 +17,10 @@ class RenderContext:
         self._cancel = cancel or threading.Event()
         self._labels = None
         self.stats: dict[str, object] = {}
+        # (QPointF, QImage, opacity) sprites that go above every layer, live ones included (the names
+        # of towns): the render job draws them last, or into an image of their own (``MapRenderJob``).
+        self.on_top: list = []
+        self.opacity = 1.0  # group opacity of the layer painting now (``with_opacity``), for on_top sprites
 
     @property
     def cancelled(self) -> bool:

@@ -76,6 +76,8 @@ class MapCanvas(QWidget):
         self._fit_bbox: tuple[float, float, float, float] | None = None  # refit on resize until the user moves
         self._image: QImage | None = None
         self._image_viewport: MapViewport | None = None
+        self._top: QImage | None = None       # names that outrank pins: drawn above the live image
+        self._next_top: QImage | None = None  # the newest job's, until its main image arrives
         self._message = ""
         self._last_scale = 0.0
         self._tool: MapTool = PanTool(self)
@@ -96,6 +98,7 @@ class MapCanvas(QWidget):
         self._signals = RenderSignals()
         self._signals.finished.connect(self._on_job_finished)
         self._signals.failed.connect(self._on_job_failed)
+        self._signals.top_finished.connect(self._on_top_finished)
         self._schedule = QTimer(self)
         self._schedule.setSingleShot(True)
         self._schedule.setInterval(0)
@@ -355,6 +358,10 @@ class MapCanvas(QWidget):
     def last_image(self) -> tuple[QImage | None, MapViewport | None]:
         return self._image, self._image_viewport
 
+    def top_image(self) -> QImage | None:
+        """What the last render put above the live layers (names of towns), for the last image's view."""
+        return self._top
+
     def _start_render(self) -> None:
         if self._active_cancel is not None:
             self._active_cancel.set()
@@ -370,11 +377,15 @@ class MapCanvas(QWidget):
         if self._highlight is not None:
             layers += (self._highlight,)
         background = BACKGROUND if self._basemap is None else QColor(0, 0, 0, 0)  # tiles show through
-        job = BackgroundRenderJob(self._job_id, self._viewport, layers, background, self._signals)
+        job = BackgroundRenderJob(self._job_id, self._viewport, layers, background, self._signals, top_apart=True)
         self._active_cancel = job.cancel_flag
         # autoDelete stays on: the pool owns the runnable, the canvas keeps only its flag.
         self._pool.start(job)
         self.refresh_live()  # same view for the live layers (skipped if nothing of theirs changed)
+
+    def _on_top_finished(self, job_id: int, image: QImage | None) -> None:
+        if job_id == self._job_id:  # sent just before the job's ``finished``
+            self._next_top = image
 
     def _on_job_finished(self, job_id: int, image: QImage, viewport: MapViewport) -> None:
         if job_id != self._job_id:
@@ -382,6 +393,7 @@ class MapCanvas(QWidget):
             return
         self._active_cancel = None
         self._image, self._image_viewport = image, viewport
+        self._top, self._next_top = self._next_top, None
         self.update()
         # Not finished while a newer view is asked for, or the live layers are still rendering it.
         if not self._schedule.isActive() and not self._live.pending:
@@ -426,6 +438,8 @@ class MapCanvas(QWidget):
             self._draw_last_image(painter)
         if self._live.image is not None and self._live.viewport is not None:
             draw_preview(painter, self._live.image, self._live.viewport, self._viewport)
+        if self._top is not None and self._image_viewport is not None:
+            draw_preview(painter, self._top, self._image_viewport, self._viewport)
         for overlay in self._extra_overlays:
             overlay.paint(painter, self._viewport)
         self._draw_overlays(painter)

@@ -13,12 +13,17 @@ are in view, pulsing alarms), are drawn one by one.
 
 With ``classes`` (a severity per point, higher is worse) every bubble also carries the worst
 class among its points, so a bubble of case pins can be coloured like its most urgent case.
+
+How a bubble looks (:class:`BubbleLook`) says what it counts. Case bubbles are the loudest
+thing on the map: solid, in the colour of their worst case, white bold numbers, a halo. Source
+clusters are background information: small, pale and translucent, a thin grey ring and small
+grey numbers — they never read as cases.
 """
 from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt
@@ -26,8 +31,34 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 
 
 @dataclass(frozen=True, slots=True)
+class BubbleLook:
+    """How a count bubble is drawn; hashable, so bubble sprites are cached per look."""
+
+    fill: tuple[int, int, int, int] = (38, 50, 56, 215)
+    text: tuple[int, int, int, int] = (255, 255, 255, 255)
+    ring: tuple[int, int, int, int] = (255, 255, 255, 230)
+    ring_px: float = 1.5
+    halo: bool = True          # a wider translucent disc around it (the loud kind)
+    radius: float = 8.0        # px of the ring, for one point; grows by ``growth`` per factor of ten
+    growth: float = 3.0
+    bold: bool = True
+    text_scale: float = 1.0
+
+    def radius_of(self, count) -> np.ndarray | float:
+        return self.radius + self.growth * np.log10(np.maximum(np.asarray(count, dtype=float), 1.0))
+
+    def with_fill(self, rgba) -> BubbleLook:
+        return replace(self, fill=tuple(int(v) for v in rgba))
+
+
+CASE_LOOK = BubbleLook()
+SOURCE_LOOK = BubbleLook(fill=(245, 247, 248, 200), text=(69, 90, 100, 255), ring=(120, 144, 156, 230),
+                         ring_px=1.0, halo=False, radius=6.5, growth=2.5, bold=False, text_scale=0.85)
+
+
+@dataclass(frozen=True, slots=True)
 class ClusterStyle:
-    colour: tuple[int, int, int, int] = (38, 50, 56, 215)
+    look: BubbleLook = CASE_LOOK
     cell_px: float = 64.0
     min_count: int = 8
     max_res: float = 0.6  # m/px: closer than about 1:2,000 every point is shown
@@ -109,44 +140,43 @@ def count_text(count: int) -> str:
     return f"{count / 10_000:.1f}万".replace(".0万", "万")
 
 
-def bubble_radius(count: int) -> float:
-    return 10.0 + 3.0 * math.log10(max(count, 1))
-
-
 _BUBBLES: dict[tuple, QImage] = {}
 _BUBBLE_LOCK = threading.Lock()
+HALO_PX = 4.0  # how far the halo of a loud bubble reaches beyond its ring
 
 
-def bubble_image(count: int, colour: tuple[int, int, int, int], dpr: float) -> QImage:
-    """A round count bubble (cached per text, colour and pixel ratio); its centre is its middle."""
+def bubble_image(count: int, look: BubbleLook, dpr: float) -> QImage:
+    """A round count bubble (cached per text, look and pixel ratio); its centre is its middle."""
     text = count_text(count)
-    radius = round(bubble_radius(count) * 2) / 2
-    key = (text, radius, colour, dpr)
+    radius = round(float(look.radius_of(count)) * 2) / 2
+    key = (text, radius, look, dpr)
     image = _BUBBLES.get(key)
     if image is not None:
         return image
-    side = 2 * radius + 4
+    side = 2 * radius + (2 * HALO_PX if look.halo else 2)
     image = QImage(math.ceil(side * dpr), math.ceil(side * dpr), QImage.Format.Format_ARGB32_Premultiplied)
     image.setDevicePixelRatio(dpr)
     image.fill(Qt.GlobalColor.transparent)
     painter = QPainter(image)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-    fill = QColor(*colour)
-    halo = QColor(fill)
-    halo.setAlpha(70)
-    painter.setPen(Qt.PenStyle.NoPen)
-    painter.setBrush(halo)
-    painter.drawEllipse(QRectF(0.5, 0.5, side - 1, side - 1))
+    fill = QColor(*look.fill)
+    if look.halo:
+        halo = QColor(fill)
+        halo.setAlpha(70)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(halo)
+        painter.drawEllipse(QRectF(0.5, 0.5, side - 1, side - 1))
+    inset = (side - 2 * radius) / 2
     painter.setBrush(fill)
-    painter.setPen(QPen(QColor(255, 255, 255, 230), 1.5))
-    painter.drawEllipse(QRectF(4, 4, side - 8, side - 8))
+    painter.setPen(QPen(QColor(*look.ring), look.ring_px))
+    painter.drawEllipse(QRectF(inset, inset, 2 * radius, 2 * radius))
     font = QFont()
     font.setFamilies(["Noto Sans CJK SC", "DejaVu Sans", "sans-serif"])
-    font.setPixelSize(max(9, int(radius * (0.8 if len(text) <= 2 else 0.62))))
-    font.setBold(True)
+    font.setPixelSize(max(8, int((radius + 2) * (0.8 if len(text) <= 2 else 0.62) * look.text_scale)))
+    font.setBold(look.bold)
     painter.setFont(font)
-    painter.setPen(QColor("white"))
+    painter.setPen(QColor(*look.text))
     painter.drawText(QRectF(0, 0, side, side), Qt.AlignmentFlag.AlignCenter, text)
     painter.end()
     with _BUBBLE_LOCK:
@@ -157,20 +187,20 @@ def bubble_image(count: int, colour: tuple[int, int, int, int], dpr: float) -> Q
 
 
 def draw_bubbles(painter: QPainter, sx: np.ndarray, sy: np.ndarray, counts: np.ndarray,
-                 colour, dpr: float, order: np.ndarray | None = None) -> None:
+                 look, dpr: float, order: np.ndarray | None = None) -> None:
     """Draw bubbles at screen points, the biggest last so it stays readable on top.
 
-    ``colour``: one RGBA for all, or a sequence with one per bubble; ``order``: drawing order
-    (default: by count).
+    ``look``: one :class:`BubbleLook` for all, or a sequence with one per bubble; ``order``:
+    drawing order (default: by count).
     """
-    single = len(colour) == 4 and isinstance(colour[0], (int, np.integer))
+    single = isinstance(look, BubbleLook)
     for i in (np.argsort(counts, kind="stable") if order is None else order).tolist():
-        image = bubble_image(int(counts[i]), tuple(colour) if single else tuple(colour[i]), dpr)
+        image = bubble_image(int(counts[i]), look if single else look[i], dpr)
         half = image.width() / dpr / 2
         painter.drawImage(int(round(sx[i] - half)), int(round(sy[i] - half)), image)
 
 
-def bubble_rects(sx: np.ndarray, sy: np.ndarray, counts: np.ndarray) -> np.ndarray:
+def bubble_rects(sx: np.ndarray, sy: np.ndarray, counts: np.ndarray, look: BubbleLook = CASE_LOOK) -> np.ndarray:
     """(N, 4) screen rectangles (left, top, right, bottom) the bubbles cover, for label avoidance."""
-    radius = 10.0 + 3.0 * np.log10(np.maximum(np.asarray(counts, dtype=float), 1.0)) + 2.0
+    radius = look.radius_of(counts) + (HALO_PX if look.halo else 1.0)
     return np.column_stack([sx - radius, sy - radius, sx + radius, sy + radius])

@@ -12,8 +12,9 @@ the simplified copy that suits the zoom (see ``map_lod``).
 """
 from __future__ import annotations
 
+import itertools
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
@@ -42,12 +43,13 @@ class GridStyle:
     fill: str | None = None
     dashed: bool = False
     label_colour: str | None = None  # default: the line colour, darker
+    names_on_top: bool = False  # names outrank every symbol (pins too) and are drawn above them
 
 
 # Upper levels are drawn on top and thicker, so the hierarchy reads at a glance.
 GRID_STYLES = {
     1: GridStyle("#6a1b9a", 3.0, fill="#fbfaf4"),
-    2: GridStyle("#1565c0", 2.0, label_pt=11.0, label_min_px=60),
+    2: GridStyle("#1565c0", 2.0, label_pt=11.0, label_min_px=60, names_on_top=True),  # towns: always named
     3: GridStyle("#2e7d32", 1.0, min_feature_px=26, label_pt=9.0, label_min_px=110),
     4: GridStyle("#9ccc65", 1.0, min_feature_px=34, label_pt=8.0, label_min_px=90, label_colour="#4e7a24"),
 }
@@ -58,11 +60,16 @@ PARTIAL_LABELS_MAX = 60  # grids cut by the view edge whose label point is recom
 CANCEL_CHECK_EVERY = 500  # features between looks at the cancel flag (other layers use it too)
 
 
+_FILL_SERIAL = itertools.count(1)
+
+
 @dataclass(frozen=True, eq=False, slots=True)
 class FillState:
     classes: np.ndarray          # per feature: ramp class, -1 for no value
     colours: tuple[QColor, ...]
     breaks: tuple[float, ...]    # upper bound of each class
+    # Keys the cached class paths: unlike id(), never reused by a later fill (the live feed swaps them often).
+    serial: int = field(default_factory=lambda: next(_FILL_SERIAL))
 
 
 def fill_classes(values: np.ndarray, classes: int = len(FILL_RAMP)) -> tuple[np.ndarray, tuple[float, ...]]:
@@ -120,14 +127,18 @@ class GridLayer(MapLayer):
         if values is None:
             self._fill = None
             return
-        by_id = {int(i): n for n, i in enumerate(self.ids.tolist())}
+        ids, values = np.asarray(ids, dtype=np.int64).reshape(-1), np.asarray(values, dtype=float).reshape(-1)
         per_feature = np.full(len(self.ids), np.nan)
-        for grid_id, value in zip(np.asarray(ids).tolist(), np.asarray(values, dtype=float).tolist()):
-            n = by_id.get(int(grid_id))
-            if n is not None:
-                per_feature[n] = value
+        if len(self.ids) and len(ids):
+            order = np.argsort(self.ids, kind="stable")
+            at = np.minimum(np.searchsorted(self.ids, ids, sorter=order), len(order) - 1)
+            known = self.ids[order[at]] == ids
+            per_feature[order[at[known]]] = values[known]
         classes, breaks = fill_classes(per_feature)
         picks = np.linspace(0, len(FILL_RAMP) - 1, len(breaks)).round().astype(int) if breaks else []
+        old = self._fill
+        if old is not None and old.breaks == breaks and np.array_equal(old.classes, classes):
+            return  # unchanged: keep the object, and the class paths cached for it
         colours = [QColor(FILL_RAMP[p]) for p in picks]  # few distinct values: spread over the ramp
         for colour in colours:
             colour.setAlpha(FILL_ALPHA)
@@ -149,7 +160,7 @@ class GridLayer(MapLayer):
         return rows
 
     def _class_paths(self, lod, bucket: int, fill: FillState) -> list[tuple[int, QPainterPath]]:
-        key = (lod.tolerance, id(fill), bucket)
+        key = (lod.tolerance, fill.serial, bucket)
         found = self._fill_paths.get(key)
         if found is None:
             features = lod.bucket_features[bucket]
@@ -234,7 +245,16 @@ class GridLayer(MapLayer):
         ctx.stats[f"{self.key}-labels"] = place_labels(
             painter, ctx.labels, names=self.names, order=order, anchors=anchors, fits_px=width_px * 0.95,
             font=label_font(style.label_pt, self.level <= 2), ink=ink, dpr=vp.dpr,
-            cancelled=lambda: ctx.cancelled, may_cover_soft=self.level <= 2)
+            cancelled=lambda: ctx.cancelled, may_cover_soft=self.level <= 2,
+            on_top=ctx.on_top if style.names_on_top else None, opacity=ctx.opacity,
+            within=self._within(vp) if style.names_on_top else None)
+
+    def _within(self, vp):
+        """Whether screen points all lie in grid ``feature`` (a name pushed aside stays in its grid)."""
+        def within(feature: int, points: np.ndarray) -> bool:
+            x, y = vp.screen_to_world(points[:, 0], points[:, 1])
+            return bool(shapely.contains_xy(self.lod.projected[feature], x, y).all())
+        return within
 
 
 class GridFillLayer(MapLayer):

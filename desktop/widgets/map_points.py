@@ -3,6 +3,11 @@
 Both stamp pre-drawn sprites at whole pixels. Before stamping, points that would land on
 the same pixel with the same symbol are collapsed (``np.unique`` over pixel keys), so a
 zoomed-out view never draws more sprites than can be told apart.
+
+Key sources stand out (bigger, red-outlined) and stay symbols of their own — while they are
+sparse: once a view holds more than one per ``key_spacing_px`` square (the demo's district
+overview holds ~180), they join the clusters like the others. Otherwise the overview would be a
+carpet of red-outlined symbols competing with the case pins, which must stay the loudest thing.
 """
 from __future__ import annotations
 
@@ -11,12 +16,16 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen
 
 from desktop.widgets.map_base import MapLayer
-from desktop.widgets.map_cluster import ClusterStyle, bubble_image, bubble_rects, choose_clusters, draw_bubbles
+from desktop.widgets.map_cluster import (
+    SOURCE_LOOK, ClusterStyle, bubble_image, bubble_rects, choose_clusters, draw_bubbles,
+)
 from desktop.widgets.map_geometry import lonlat_to_mercator
 from desktop.widgets.map_symbols import KEY_SCALE, Symbol, SymbolSprites, legend_icon, symbol_legend_icon
 
 SPRITES_PER_CANCEL_CHECK = 5000
 LABELS_AVOID_ALL_UNDER = 300  # fewer sources drawn one by one than this: names avoid every one of them
+SOURCE_CLUSTER = ClusterStyle(look=SOURCE_LOOK)
+KEY_SPACING_PX = 110.0  # key sources stay apart from clusters while sparser than one per this square
 
 
 def point_rects(screen: np.ndarray, half_w: float, half_h: float, lift: float = 0.0) -> np.ndarray:
@@ -66,21 +75,10 @@ def _stamp(painter: QPainter, ctx, screen: np.ndarray, groups: np.ndarray, sprit
                 draw(px, py, sprite)
 
 
-class SourceLayer(MapLayer):
-    """Pollution sources: symbol per category, key sources larger and outlined, clusters when zoomed out."""
+class _Points(MapLayer):
+    """Points in ``xy`` (N, 2 Web Mercator metres): their count and extent."""
 
-    key = "sources"
-    title = "污染源"
-
-    def __init__(self, lon, lat, classes, is_key, symbols: list[Symbol], *, ids=None, size: float = 7.0,
-                 cluster: ClusterStyle | None = ClusterStyle(), key_always: int = 400):
-        self.xy = _mercator_xy(lon, lat)
-        self.classes = np.asarray(classes, dtype=np.int64).reshape(-1)
-        self.is_key = np.asarray(is_key, dtype=bool).reshape(-1)
-        self.symbols = list(symbols)
-        self.ids = None if ids is None else np.asarray(ids, dtype=np.int64)
-        self.size, self.cluster, self.key_always = size, cluster, key_always
-        self.sprites = SymbolSprites(self.symbols, size)
+    xy: np.ndarray
 
     def __len__(self) -> int:
         return len(self.xy)
@@ -91,6 +89,23 @@ class SourceLayer(MapLayer):
         return (float(self.xy[:, 0].min()), float(self.xy[:, 1].min()),
                 float(self.xy[:, 0].max()), float(self.xy[:, 1].max()))
 
+
+class SourceLayer(_Points):
+    """Pollution sources: symbol per category, key sources larger and outlined, clusters when zoomed out."""
+
+    key = "sources"
+    title = "污染源"
+
+    def __init__(self, lon, lat, classes, is_key, symbols: list[Symbol], *, ids=None, size: float = 7.0,
+                 cluster: ClusterStyle | None = SOURCE_CLUSTER, key_spacing_px: float = KEY_SPACING_PX):
+        self.xy = _mercator_xy(lon, lat)
+        self.classes = np.asarray(classes, dtype=np.int64).reshape(-1)
+        self.is_key = np.asarray(is_key, dtype=bool).reshape(-1)
+        self.symbols = list(symbols)
+        self.ids = None if ids is None else np.asarray(ids, dtype=np.int64)
+        self.size, self.cluster, self.key_spacing_px = size, cluster, key_spacing_px
+        self.sprites = SymbolSprites(self.symbols, size)
+
     def legend(self, dpr: float = 1.0) -> list[tuple[str, QImage]]:
         """(label, icon) rows drawn exactly as the map draws them: categories present, key sources, clusters."""
         used = set(np.unique(self.classes).tolist())
@@ -98,10 +113,14 @@ class SourceLayer(MapLayer):
         if self.is_key.any():
             rows.append(("重点污染源（放大、红框）", symbol_legend_icon(Symbol("", "circle", "#9e9e9e"), self.size, True, dpr)))
         if self.cluster is not None:
-            bubble = bubble_image(25, self.cluster.colour, dpr)
+            bubble = bubble_image(25, self.cluster.look, dpr)
             rows.append(("聚合（数字为污染源个数）",
                          legend_icon(lambda p, s: p.drawImage(QRectF(0, 0, s, s), bubble), 20, dpr)))
         return rows
+
+    def keys_stand_apart(self, n_keys: int, viewport) -> bool:
+        """Whether ``n_keys`` key sources in view are sparse enough to stay symbols of their own."""
+        return n_keys <= viewport.width * viewport.height / self.key_spacing_px ** 2
 
     def paint(self, painter: QPainter, ctx) -> None:
         vp = ctx.viewport
@@ -113,15 +132,16 @@ class SourceLayer(MapLayer):
             return
         singles = inside
         keys = self.is_key[inside]
-        clusters = choose_clusters(self.cluster, self.xy[inside, 0], self.xy[inside, 1], vp.res,
-                                   keys if keys.sum() <= self.key_always else None)
+        apart = keys if self.keys_stand_apart(int(keys.sum()), vp) else None
+        clusters = choose_clusters(self.cluster, self.xy[inside, 0], self.xy[inside, 1], vp.res, apart)
         if clusters is not None:
             ctx.stats[self.key] = clusters
             singles = inside[clusters.singles]
             if len(clusters.counts):
                 screen = vp.to_screen(np.column_stack([clusters.x, clusters.y]))
-                draw_bubbles(painter, screen[:, 0], screen[:, 1], clusters.counts, self.cluster.colour, vp.dpr)
-                ctx.labels.block(bubble_rects(screen[:, 0], screen[:, 1], clusters.counts), soft=True)
+                look = self.cluster.look
+                draw_bubbles(painter, screen[:, 0], screen[:, 1], clusters.counts, look, vp.dpr)
+                ctx.labels.block(bubble_rects(screen[:, 0], screen[:, 1], clusters.counts, look), soft=True)
         # Grid names painted later keep off key sources, and off the others while few are drawn
         # one by one (soft: only a town's name, finding no free place, may cover them).
         key = singles[self.is_key[singles]]
@@ -172,7 +192,7 @@ def marker_image(shape: str, rgba: tuple[int, int, int, int], size: float, dpr: 
     return image, anchor[0], anchor[1]
 
 
-class PointLayer(MapLayer):
+class PointLayer(_Points):
     """Many points coloured by class (case state, …); ``classes[i]`` indexes ``palette``.
 
     Classes are drawn in palette order, so put what matters most last (it ends up on top).
@@ -189,15 +209,6 @@ class PointLayer(MapLayer):
         self.marker, self.size, self.cluster = marker, size, cluster
         self.ids = None if ids is None else np.asarray(ids, dtype=np.int64)
         self._sprites: dict[tuple[int, float], tuple[QImage, float, float]] = {}
-
-    def __len__(self) -> int:
-        return len(self.xy)
-
-    def extent(self):
-        if not len(self.xy):
-            return None
-        return (float(self.xy[:, 0].min()), float(self.xy[:, 1].min()),
-                float(self.xy[:, 0].max()), float(self.xy[:, 1].max()))
 
     def sprite(self, cls: int, dpr: float) -> tuple[QImage, float, float]:
         found = self._sprites.get((cls, dpr))
@@ -216,7 +227,7 @@ class PointLayer(MapLayer):
             ctx.stats[self.key] = clusters
             if len(clusters.counts):
                 screen = vp.to_screen(np.column_stack([clusters.x, clusters.y]))
-                draw_bubbles(painter, screen[:, 0], screen[:, 1], clusters.counts, self.cluster.colour, vp.dpr)
+                draw_bubbles(painter, screen[:, 0], screen[:, 1], clusters.counts, self.cluster.look, vp.dpr)
             inside = inside[clusters.singles]
         _stamp(painter, ctx, vp.to_screen(self.xy[inside]), self.classes[inside],
                lambda cls: self.sprite(cls, vp.dpr))

@@ -70,9 +70,28 @@ def fill_by_statistic(layer: GridLayer, key: str | None, stats: dict | None) -> 
         return layer
     filled = copy.copy(layer)  # the loaded layer keeps no fill: styles never compound
     filled.fill_by = key
-    ids = filled.ids.tolist()
-    filled.set_fill_values(ids, [values.get(i, 0.0) for i in ids])
+    refill(filled, values)
     return filled
+
+
+def refill(layer: GridLayer, values: dict) -> None:
+    """Re-class a filled grid layer from new values (grid id → value; missing: 0), in place.
+
+    The fill is swapped as one object, so a render job under way sees the old or the new one.
+    """
+    ids = layer.ids.tolist()
+    layer.set_fill_values(ids, [values.get(i, 0.0) for i in ids])
+
+
+def filled_grid_layers(layers) -> list[GridLayer]:
+    """The grid layers on the map that are filled by a statistic, each once (a fill layer with a
+    colour of its own holds a copy of its grid layer, see ``restyle``)."""
+    found: dict[int, GridLayer] = {}
+    for layer in layers:
+        grids = layer.grids if isinstance(layer, GridFillLayer) else layer
+        if isinstance(grids, GridLayer) and getattr(grids, "fill_by", None) and grids.fill_state() is not None:
+            found[id(grids)] = grids
+    return list(found.values())
 
 
 def restyle(layer: MapLayer, style: LayerStyle | None, grids: dict[int, GridLayer]) -> MapLayer:

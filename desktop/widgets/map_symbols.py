@@ -14,24 +14,17 @@ from dataclasses import dataclass
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPolygonF
 
-# code → (shape, colour); codes are gis.domain.SOURCE_CATEGORIES
-CATEGORY_SYMBOLS: dict[str, tuple[str, str]] = {
-    "industrial": ("square", "#1f5fa8"),
-    "vocs": ("square", "#8e44ad"),
-    "boiler": ("square", "#5d4037"),
-    "sanluanwu": ("square", "#757575"),
-    "hazardous_waste": ("cross", "#c62828"),
-    "medical": ("cross", "#00897b"),
-    "catering": ("circle", "#ef6c00"),
-    "auto_repair": ("circle", "#3949ab"),
-    "construction": ("triangle", "#f9a825"),
-    "road_dust": ("triangle", "#a1887f"),
-    "material_yard": ("triangle", "#455a64"),
-    "water_source": ("diamond", "#0288d1"),
-    "livestock": ("diamond", "#689f38"),
+from gis.palettes import source_colour
+
+# code → shape; codes are gis.domain.SOURCE_CATEGORIES. Colours: gis.palettes, shared with the briefing.
+CATEGORY_SHAPES: dict[str, str] = {
+    "industrial": "square", "vocs": "square", "boiler": "square", "sanluanwu": "square",
+    "hazardous_waste": "cross", "medical": "cross",
+    "catering": "circle", "auto_repair": "circle",
+    "construction": "triangle", "road_dust": "triangle", "material_yard": "triangle",
+    "water_source": "diamond", "livestock": "diamond",
 }
 FALLBACK_SHAPES = ("circle", "square", "triangle", "diamond")
-FALLBACK_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 KEY_SCALE = 1.45
 KEY_OUTLINE = "#b71c1c"
 
@@ -47,8 +40,8 @@ def category_symbols(categories) -> list[Symbol]:
     """One symbol per ``(id, code, name)`` category, in order; unknown codes get fallbacks."""
     symbols = []
     for i, (_id, code, name) in enumerate(categories):
-        shape, colour = CATEGORY_SYMBOLS.get(code, (FALLBACK_SHAPES[i % 4], FALLBACK_COLOURS[i % 8]))
-        symbols.append(Symbol(name, shape, colour))
+        shape = CATEGORY_SHAPES.get(code, FALLBACK_SHAPES[i % len(FALLBACK_SHAPES)])
+        symbols.append(Symbol(name, shape, source_colour(i, code)))
     return symbols
 
 

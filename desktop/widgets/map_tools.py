@@ -27,6 +27,15 @@ CLICK_SLOP_PX = 4  # a press and release closer than this is a click, not a drag
 LEFT = Qt.MouseButton.LeftButton
 
 
+def is_click(pressed: QPointF, released: QPointF) -> bool:
+    return (released - pressed).manhattanLength() < CLICK_SLOP_PX
+
+
+def span(x0: float, y0: float, x1: float, y1: float) -> tuple[float, float, float, float]:
+    """The box with these two corners: min x, min y, max x, max y."""
+    return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
+
+
 @dataclass(frozen=True, slots=True)
 class MapMouseEvent:
     """A mouse event as tools see it: where on screen and where on the map."""
@@ -142,7 +151,7 @@ class PanTool(MapTool):
         self._drag = None
         self.canvas.setCursor(self.cursor)
         delta = event.pos - start
-        if delta.manhattanLength() < CLICK_SLOP_PX:
+        if is_click(start, event.pos):
             if self.canvas.viewport() is not viewport:
                 self.canvas.preview_viewport(viewport)  # undo a jitter of a pixel or two
             if event.button == LEFT:
@@ -171,7 +180,7 @@ class IdentifyTool(PanTool):
 
 
 class _RubberBandTool(MapTool):
-    """Shared drag-a-rectangle behaviour; subclasses say what the rectangle does."""
+    """Drag a rectangle, or click: subclasses say what it means in :meth:`finished`."""
 
     band = "zoom"
     cursor = Qt.CursorShape.CrossCursor
@@ -197,10 +206,8 @@ class _RubberBandTool(MapTool):
             return
         start, self._start = self._start, None
         self.canvas.set_rubber_band(None)
-        if (event.pos - start.pos).manhattanLength() < CLICK_SLOP_PX:
-            self.clicked(start)
-        else:
-            self.dragged(start, event)
+        click = is_click(start.pos, event.pos)
+        self.finished(start, start if click else event, event.modifiers, click)
 
     def cancel(self) -> None:
         if self._start is not None:
@@ -210,11 +217,9 @@ class _RubberBandTool(MapTool):
     def double_click(self, event: MapMouseEvent) -> None:
         self.press(event)  # Qt sends this instead of the second press: make it one more click
 
-    def clicked(self, event: MapMouseEvent) -> None:
-        pass
-
-    def dragged(self, start: MapMouseEvent, end: MapMouseEvent) -> None:
-        pass
+    def finished(self, start: MapMouseEvent, end: MapMouseEvent, modifiers: Qt.KeyboardModifier,
+                 click: bool) -> None:
+        """The band from ``start`` to ``end`` was released (a click: ``end`` is ``start``)."""
 
 
 class ZoomBoxTool(_RubberBandTool):
@@ -224,16 +229,13 @@ class ZoomBoxTool(_RubberBandTool):
     text = "拉框放大"
     tooltip = "拖出矩形框放大到该范围；单击放大一级，Alt+单击缩小"
     shortcut = "Z"
-    cursor = Qt.CursorShape.CrossCursor
-    band = "zoom"
 
-    def clicked(self, event: MapMouseEvent) -> None:
-        out = event.modifiers & Qt.KeyboardModifier.AltModifier
-        self.canvas.zoom_by(0.5 if out else 2.0, (event.pos.x(), event.pos.y()))
-
-    def dragged(self, start: MapMouseEvent, end: MapMouseEvent) -> None:
-        self.canvas.zoom_to_mercator(min(start.x, end.x), min(start.y, end.y), max(start.x, end.x),
-                                     max(start.y, end.y))
+    def finished(self, start, end, modifiers, click) -> None:
+        if click:
+            out = modifiers & Qt.KeyboardModifier.AltModifier
+            self.canvas.zoom_by(0.5 if out else 2.0, (start.pos.x(), start.pos.y()))
+        else:
+            self.canvas.zoom_to_mercator(*span(start.x, start.y, end.x, end.y))
 
 
 class SelectRectTool(_RubberBandTool):
@@ -243,15 +245,10 @@ class SelectRectTool(_RubberBandTool):
     text = "框选网格"
     tooltip = "拖出矩形框选择网格（Shift 追加，Ctrl 移除）；单击选择一个网格"
     shortcut = "S"
-    cursor = Qt.CursorShape.CrossCursor
     band = "select"
 
-    def clicked(self, event: MapMouseEvent) -> None:
-        self.canvas.rectangleSelected.emit(event.lon, event.lat, event.lon, event.lat, event.modifiers.value)
-
-    def dragged(self, start: MapMouseEvent, end: MapMouseEvent) -> None:
-        self.canvas.rectangleSelected.emit(min(start.lon, end.lon), min(start.lat, end.lat),
-                                           max(start.lon, end.lon), max(start.lat, end.lat), end.modifiers.value)
+    def finished(self, start, end, modifiers, click) -> None:
+        self.canvas.rectangleSelected.emit(*span(start.lon, start.lat, end.lon, end.lat), modifiers.value)
 
 
 TOOL_CLASSES = (PanTool, ZoomBoxTool, IdentifyTool, SelectRectTool)

@@ -146,10 +146,11 @@ class PinSnapshot(MapLayer):
             return
         ctx.stats[self.key] = layout
         if len(layout.bubble_counts):
-            colours = [(*self.symbols[int(c)][1][:3], BUBBLE_ALPHA) for c in layout.bubble_worst.tolist()]
+            look = (self.cluster or PIN_CLUSTER).look
+            looks = [look.with_fill((*self.symbols[int(c)][1][:3], BUBBLE_ALPHA)) for c in layout.bubble_worst.tolist()]
             order = np.lexsort((layout.bubble_counts, layout.bubble_worst))  # the most urgent on top
             draw_bubbles(painter, layout.bubble_xy[:, 0], layout.bubble_xy[:, 1], layout.bubble_counts,
-                         colours, vp.dpr, order)
+                         looks, vp.dpr, order)
         classes, sx, sy = layout.pin_classes, layout.pin_xy[:, 0], layout.pin_xy[:, 1]
         bounds = np.searchsorted(classes, np.arange(len(self.symbols) + 1))
         for cls, (shape, rgba, size) in enumerate(self.symbols):

@@ -25,9 +25,10 @@ FULL_UPDATE_OVER = 60      # more pulsing pins than this: one update of the whol
 
 
 class PulseOverlay(QObject):
-    def __init__(self, canvas, pins: CasePinLayer | None = None, parent=None):
+    def __init__(self, canvas, pins: CasePinLayer | None = None, parent=None, *, scale: float = 1.0):
         super().__init__(parent or canvas)
         self.canvas = canvas
+        self.scale = scale  # the wall draws its pins larger (desktop.display.wall_layers)
         self.pins: CasePinLayer | None = None
         self.phase = 0
         self.frames = 0
@@ -81,15 +82,15 @@ class PulseOverlay(QObject):
             self.canvas.update()
             return
         vp = self.canvas.viewport()
+        reach = round(REACH * self.scale)
         for x, y in targets:
             sx, sy = vp.world_to_screen(x, y)
             head = sy - self._lift()
-            self.canvas.update(QRect(int(sx) - REACH, int(head) - REACH, 2 * REACH, 2 * REACH))
+            self.canvas.update(QRect(int(sx) - reach, int(head) - reach, 2 * reach, 2 * reach))
 
-    @staticmethod
-    def _lift() -> float:
+    def _lift(self) -> float:
         pin = next(c for c in PIN_CLASSES if c.key == "new")
-        return pin.size * PIN_HEIGHT_RATIO - pin.size / 2  # from the tip to the centre of the head
+        return (pin.size * PIN_HEIGHT_RATIO - pin.size / 2) * self.scale  # from the tip to the centre of the head
 
     def paint(self, painter: QPainter, viewport: MapViewport) -> None:
         if not self.timer.isActive():
@@ -100,13 +101,13 @@ class PulseOverlay(QObject):
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setBrush(QColor(0, 0, 0, 0))
-        radius, alpha = RADII[self.phase], ALPHAS[self.phase]
+        radius, alpha = RADII[self.phase] * self.scale, ALPHAS[self.phase]
         lift = self._lift()
         for x, y in targets:
             sx, sy = viewport.world_to_screen(x, y)
             centre = QPointF(sx, sy - lift)
-            painter.setPen(QPen(QColor(255, 255, 255, alpha), 5.0))
+            painter.setPen(QPen(QColor(255, 255, 255, alpha), 5.0 * self.scale))
             painter.drawEllipse(centre, radius, radius)
-            painter.setPen(QPen(QColor(229, 57, 53, alpha), 2.5))
+            painter.setPen(QPen(QColor(229, 57, 53, alpha), 2.5 * self.scale))
             painter.drawEllipse(centre, radius, radius)
         painter.restore()

@@ -18,7 +18,8 @@ from desktop.widgets.legend import LegendEntry, rgba_of, symbol_sprite
 from desktop.widgets.live_layers import LiveLayer
 from desktop.widgets.map_base import MapLayer
 from desktop.widgets.map_geometry import lonlat_to_mercator
-from gis.aqi import HJ212_CODES, LEVELS, AqiResult, Pollutant, hourly_aqi
+from gis.aqi import LEVELS, AqiResult, station_hour_aqi
+from gis.palettes import NO_DATA_COLOUR, STATION_COLOURS
 from gis.storage.readings import StationPoint
 
 LABEL_MAX_RES = 40.0  # m per px: closer than this, air stations show their AQI number
@@ -35,29 +36,15 @@ class StationClass:
 
 # Drawn in this order: the worst air on top.
 STATION_CLASSES = (
-    StationClass("water", "水质自动站", "#0277bd", "triangle", 14.0),
-    StationClass("outlet", "企业排口", "#6d4c41", "square", 11.0),
-    StationClass("aqi-none", "空气站 无数据", "#9e9e9e", "dot", 14.0),
+    StationClass("water", "水质自动站", STATION_COLOURS["water"], "triangle", 14.0),
+    StationClass("outlet", "企业排口", STATION_COLOURS["outlet"], "square", 11.0),
+    StationClass("aqi-none", "空气站 无数据", NO_DATA_COLOUR, "dot", 14.0),
     *(StationClass(f"aqi{level.number}", f"{level.name}（{level.lowest}–{level.highest}）", level.colour, "dot", 14.0)
       for level in LEVELS),
 )
 CLASS_INDEX = {c.key: i for i, c in enumerate(STATION_CLASSES)}
 # The legend reads as AQI tables do, 优 first; symbols of other kinds after them.
 _LEGEND_ORDER = [f"aqi{level.number}" for level in LEVELS] + ["aqi-none", "water", "outlet"]
-
-
-def station_aqi(values: Mapping[str, float]) -> AqiResult | None:
-    """Hourly AQI of one station's latest hourly averages; None without any AQI pollutant."""
-    usable = {code: v for code, v in values.items() if code in HJ212_CODES and v is not None and v >= 0}
-    if not usable:
-        return None
-    try:
-        return hourly_aqi(usable, pm_average="1h")
-    except ValueError:
-        # SO2 1h above 800 µg/m³ needs the 24-hour mean (HJ 633 note 2), which one hour does not
-        # carry; the hourly value stands in. It can only overstate the level — the safe side for a
-        # warning map — and such an hour is 重度污染 or worse anyway.
-        return hourly_aqi(usable, pm_average="1h", so2_24h=usable[Pollutant.SO2.code])
 
 
 def station_class(kind: str, result: AqiResult | None) -> int:
@@ -118,7 +105,7 @@ class StationLayer(LiveLayer):
     def set_readings(self, latest: Mapping[int, Mapping[str, float]], *, notify: bool = True) -> None:
         """New latest readings (``gis.storage.readings.latest_hourly_by_station``): recolour."""
         self.results: dict[int, AqiResult | None] = {
-            s.id: station_aqi(latest.get(s.id, {})) if s.kind == "air" else None for s in self.stations}
+            s.id: station_hour_aqi(latest.get(s.id, {})) if s.kind == "air" else None for s in self.stations}
         self.classes = np.asarray([station_class(s.kind, self.results[s.id]) for s in self.stations], dtype=np.int8)
         self.aqi = np.asarray([r.aqi if r is not None and r.aqi is not None else -1
                                for r in (self.results[s.id] for s in self.stations)], dtype=np.int64)

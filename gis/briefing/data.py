@@ -6,14 +6,13 @@ registered in the period and the monitoring stations with their current hourly A
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import shapely
 from sqlalchemy import Connection, select
 
-from gis.aqi import HJ212_CODES, AqiResult, Pollutant, hourly_aqi
+from gis.aqi import AqiResult, station_hour_aqi
 from gis.domain import OPEN_STATES, Grid, Role
 from gis.storage import schema
 from gis.storage.grids import read_grids
@@ -119,21 +118,6 @@ class BriefingData:
         return dict(sorted(levels.items()))
 
 
-def station_aqi(values: Mapping[str, float]) -> AqiResult | None:
-    """Hourly (实时报) AQI of one station's latest hourly averages; None without any AQI pollutant.
-
-    PM values are hourly averages (``pm_average="1h"``), as the app's map shows them. An SO2 hour
-    above 800 µg/m³ has no 24-hour mean here; the hourly value stands in (it can only overstate).
-    """
-    usable = {code: v for code, v in values.items() if code in HJ212_CODES and v is not None and v >= 0}
-    if not usable:
-        return None
-    try:
-        return hourly_aqi(usable, pm_average="1h")
-    except ValueError:
-        return hourly_aqi(usable, pm_average="1h", so2_24h=usable[Pollutant.SO2.code])
-
-
 def _subtree(grids: list[Grid], root: Grid) -> list[Grid]:
     children: dict[int | None, list[Grid]] = defaultdict(list)
     for grid in grids:
@@ -193,7 +177,7 @@ def read_briefing_data(connection: Connection, period: Period, grid_code: str | 
 
     latest = latest_hourly_by_station(connection)
     stations = [StationRow(st.name, st.mn, st.kind, st.lon, st.lat,
-                           station_aqi(latest.get(st.id, {})) if st.kind == "air" else None)
+                           station_hour_aqi(latest.get(st.id, {})) if st.kind == "air" else None)
                 for st in read_stations(connection, active_only=True) if belongs(st.grid_id, st.lon, st.lat)]
 
     if root is not None:

@@ -1,30 +1,30 @@
-"""Colours and the legend of the briefing map (the same palette as the app's map where it has one)."""
+"""Colours and the legend of the briefing map: the app's palettes (gis.palettes) as Leaflet styles and CSS."""
 from __future__ import annotations
 
 from html import escape
 
 from gis.aqi import LEVELS as AQI_LEVELS
 from gis.domain import LEVEL_NAMES
+from gis.palettes import GRID_OUTLINES, NO_DATA_COLOUR, STATION_COLOURS, source_colour
 
-#: Grid outlines per level: darker and wider for the upper levels, so they read without a basemap.
+__all__ = ["CASE_KINDS", "GRID_STYLES", "NO_DATA_COLOUR", "PAGE_CSS", "STATION_COLOURS", "grid_style", "legend_html",
+           "source_colour", "text_colour_on"]
+
+
+def _outline(level: int, opacity: float, **fill) -> dict:
+    colour, weight = GRID_OUTLINES[level]
+    return {"color": colour, "weight": weight, "opacity": opacity, "fill": True, "fillOpacity": 0.0, **fill}
+
+
+#: Leaflet styles of the grid outlines: darker and wider for the upper levels, so they read without a basemap.
 GRID_STYLES: dict[int, dict] = {
-    1: {"color": "#b71c1c", "weight": 3.5, "opacity": 0.95, "fill": True, "fillColor": "#fffdf5", "fillOpacity": 0.35},
-    2: {"color": "#6a1b9a", "weight": 2.4, "opacity": 0.9, "fill": True, "fillOpacity": 0.0},
-    3: {"color": "#1565c0", "weight": 1.3, "opacity": 0.85, "fill": True, "fillOpacity": 0.0},
-    4: {"color": "#607d8b", "weight": 0.7, "opacity": 0.8, "fill": True, "fillOpacity": 0.0},
-    5: {"color": "#37474f", "weight": 1, "opacity": 0.9, "radius": 3, "fill": True, "fillColor": "#ffffff",
-        "fillOpacity": 1.0},
+    1: _outline(1, 0.95, fillColor="#fffdf5", fillOpacity=0.35),
+    2: _outline(2, 0.9),
+    3: _outline(3, 0.85),
+    4: _outline(4, 0.8),
+    5: _outline(5, 0.9, radius=3, fillColor="#ffffff", fillOpacity=1.0),
 }
 FALLBACK_GRID_STYLE = GRID_STYLES[4]
-
-# code → colour, as desktop/widgets/map_symbols.py draws the ledger (gis never imports desktop).
-SOURCE_COLOURS: dict[str, str] = {
-    "industrial": "#1f5fa8", "vocs": "#8e44ad", "boiler": "#5d4037", "sanluanwu": "#757575",
-    "hazardous_waste": "#c62828", "medical": "#00897b", "catering": "#ef6c00", "auto_repair": "#3949ab",
-    "construction": "#f9a825", "road_dust": "#a1887f", "material_yard": "#455a64", "water_source": "#0288d1",
-    "livestock": "#689f38",
-}
-FALLBACK_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 
 #: Case markers: (key, label, colour); the index is the ``kind`` the page's data carries.
 CASE_KINDS = (
@@ -33,8 +33,6 @@ CASE_KINDS = (
     ("closed", "已销号", "#2e7d32"),
     ("other", "误报/重复", "#90a4ae"),
 )
-NO_DATA_COLOUR = "#9e9e9e"
-STATION_COLOURS = {"water": "#0277bd", "outlet": "#6d4c41"}
 
 FONT_STACK = "'Noto Sans CJK SC','Source Han Sans SC','Microsoft YaHei','PingFang SC','WenQuanYi Micro Hei',sans-serif"
 
@@ -72,10 +70,6 @@ html, body {{ font-family: {FONT_STACK}; }}
 .eg-legend i.dot {{ border-radius: 50%; border: 1px solid #fff; box-shadow: 0 0 1px #333; }}
 .eg-legend .note {{ color: #666; font-size: 11px; margin-top: 6px; }}
 """
-
-
-def source_colour(index: int, code: str) -> str:
-    return SOURCE_COLOURS.get(code, FALLBACK_COLOURS[index % len(FALLBACK_COLOURS)])
 
 
 def grid_style(level: int) -> dict:

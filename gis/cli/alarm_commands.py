@@ -132,5 +132,7 @@ def run_evaluate(args) -> int:
     merged = [o for o in outcomes if o.action == "merged"]
     for o in raised:
         print(f"报警 {o.alarm_id}  {o.station_mn}  {o.pollutant}  规则 {o.rule_code}  → 案件 {o.case_number}")
-    print(f"{len(raised)} alarms raised, {len(merged)} repeats merged into open alarms", file=sys.stderr)
+    noted = sum(1 for o in outcomes if o.event_id is not None)
+    print(f"{len(raised)} alarms raised, {len(merged)} repeats merged into open alarms, "
+          f"{noted} repeat events written to their cases", file=sys.stderr)
     return 0

@@ -10,14 +10,15 @@ import sys
 CRS_HELP = ("CRS of the coordinates, overriding the file's own: EPSG:xxxx, gcj02 (Amap/Gaode, Tencent) "
             "or bd09 (Baidu); default: the file's .prj / crs, else WGS84")
 ENCODING_HELP = "Shapefile text encoding, e.g. gbk (default: .cpg, else UTF-8, else GBK)"
-LAYER_HELP = "layer to read from a GeoPackage with several layers"
+LAYER_HELP = "layer to read from a GeoPackage with several layers (a KML is read whole)"
 
 
 def register(subparsers) -> None:
     from gis.cli import add_db_argument
 
     grids = subparsers.add_parser("import-grids", help="import grid boundaries of one level (all or nothing)")
-    grids.add_argument("file", help="GeoJSON, Shapefile (.shp) or GeoPackage (.gpkg)")
+    grids.add_argument("file", help="GeoJSON, Shapefile (.shp), GeoPackage (.gpkg) or KML/KMZ (Google Earth, 奥维; "
+                                    "placemark names are the grid names, ExtendedData the other fields)")
     add_db_argument(grids)
     grids.add_argument("--level", type=int, required=True, help="level 1-5 of every grid in the file")
     grids.add_argument("--name-field", help="attribute holding the name (default: name, NAME, 名称, 网格名称)")
@@ -30,7 +31,7 @@ def register(subparsers) -> None:
     grids.add_argument("--layer", help=LAYER_HELP)
     grids.set_defaults(handler=run_import_grids)
 
-    export = subparsers.add_parser("export-grids", help="export grids to .geojson, .gpkg or .shp (EPSG:4490)")
+    export = subparsers.add_parser("export-grids", help="export grids to .geojson, .gpkg, .shp (EPSG:4490) or .kml/.kmz")
     export.add_argument("out", help="output file; the extension chooses the format")
     add_db_argument(export)
     export.add_argument("--level", type=int, help="only grids of this level")

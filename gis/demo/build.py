@@ -14,6 +14,7 @@ from sqlalchemy import Connection, bindparam, func, select
 from gis.demo import district, history, ledger
 from gis.domain import Grid, Person
 from gis.four_bounds import suggest_hierarchy
+from gis.hj212.writer import insert_readings
 from gis.storage import schema
 from gis.storage.cases import seed_case_categories
 from gis.storage.grids import insert_grids
@@ -28,7 +29,8 @@ DEMO_NOTICE = ("演示数据：晋城市城区行政边界为真实数据（cnma
 SOURCE_COUNT = 2000
 CASE_COUNT = 1800
 ALARM_COUNT = 1100
-READING_HOURS = 48
+READING_HOURS = 48       # hourly averages at every station
+AIR_READING_DAYS = 95    # … and at air stations this far back: a quarter's AQI days (period report), the wall's 24 h
 
 
 class DemoNotEmptyError(RuntimeError):
@@ -132,8 +134,8 @@ def _fill_ledger_and_history(connection: Connection, levels, rng, as_of: datetim
     say("生成监测站与报警…")
     stations = ledger.make_stations(level2, level4, sources, source_categories["industrial"], rng)
     station_ids = _insert_stations(connection, stations, sources)
-    connection.execute(schema.readings.insert(),
-                       history.make_readings(stations, station_ids, READING_HOURS, rng, as_of))
+    insert_readings(connection, history.make_readings(stations, station_ids, READING_HOURS, rng, as_of,
+                                                      air_days=AIR_READING_DAYS))
 
     say("生成一年的案件与处置记录…")
     category_code = {v: k for k, v in source_categories.items()}

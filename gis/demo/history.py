@@ -1,4 +1,4 @@
-"""A year of plausible demo history: cases with their event trail, alarms and recent readings."""
+"""A year of plausible demo history: cases with their event trail, alarms, and a season of hourly readings."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -196,23 +196,67 @@ ALARM_THRESHOLDS = {StationKind.AIR: ("a34004", 115.0), StationKind.OUTLET: ("a2
                     StationKind.WATER: ("w01018", 30.0)}
 
 
+PARTICLES_AND_GASES = ("a34004", "a34002", "a21026", "a21004", "a21005")  # PM2.5 PM10 SO2 NO2 CO: heating, still air
+OZONE = "a05024"
+STAGNATION_SD, STAGNATION_MEMORY = 0.35, 0.7  # day-to-day weather: spells of a few days, AQI levels 1–5
+
+
+def _district_weather(days: int, end: datetime, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Per hour over ``days`` days ending at ``end``: (stagnation factor, ozone factor), both around 1.
+
+    Stagnation: a day-to-day AR(1) process in log space (spells of still, polluted air and clean
+    windy days, shared by the whole district) times a season peaking in mid-January (heating).
+    Ozone peaks in mid-July. Daily values are interpolated to hours so nothing jumps at midnight.
+    """
+    x, noise = np.zeros(days + 1), rng.normal(0.0, STAGNATION_SD, days + 1)
+    for d in range(1, days + 1):
+        x[d] = STAGNATION_MEMORY * x[d - 1] + noise[d]
+    day_doy = np.array([(end - timedelta(days=days - d)).timetuple().tm_yday for d in range(days + 1)])
+    stagnation = np.exp(x) * (1 + 0.4 * np.cos((day_doy - 15) / 365 * 2 * np.pi))  # median 1 before the season
+    ozone = 1 + 0.3 * np.cos((day_doy - 196) / 365 * 2 * np.pi)
+    # Hour i of the series is ``end - (days * 24 - 1 - i)`` hours; daily value d stands for ``end - (days - d)`` days.
+    position = days - (days * 24 - 1 - np.arange(days * 24)) / 24
+    return np.interp(position, np.arange(days + 1), stagnation), np.interp(position, np.arange(days + 1), ozone)
+
+
 def make_readings(stations: list[DemoStation], station_ids: list[int], hours: int, rng,
-                  as_of: datetime) -> list[dict]:
-    """Hourly (CN 2061) averages for the last ``hours`` hours at every station."""
+                  as_of: datetime, air_days: int = 0) -> list[dict]:
+    """Hourly (CN 2061) averages: the last ``hours`` hours at every station, the last ``air_days``
+    days (if longer) at air stations, whose levels follow the district's weather and season.
+
+    The last ``hours`` hours draw from ``rng`` exactly what they always have (per station a bias,
+    then one normal per hour and pollutant), so the cases and alarms drawn after them stay the same;
+    the weather and the older hours draw from a stream spawned from ``rng``.
+    """
     rows = []
+    older = rng.spawn(1)[0]   # spawning does not advance rng
     end = as_of.replace(minute=0, second=0, microsecond=0)
+    air_hours = max(hours, air_days * 24)
+    stagnation, ozone = _district_weather(air_hours // 24 + 1, end, older)
     for station, station_id in zip(stations, station_ids):
         model = {StationKind.AIR: AIR_POLLUTANTS, StationKind.WATER: WATER_POLLUTANTS,
                  StationKind.OUTLET: OUTLET_POLLUTANTS}[station.kind]
+        air = station.kind == StationKind.AIR
+        n = air_hours if air else hours
         bias = rng.uniform(0.7, 1.4)
-        for h in range(hours):
-            at = end - timedelta(hours=hours - 1 - h)
-            phase = np.sin((at.hour - 8) / 24 * 2 * np.pi)
-            for code, (base, swing, noise) in model.items():
-                value = max(0.0, bias * (base + swing * phase) + rng.normal(0, noise))
+        recent = rng.standard_normal((hours, len(model)))   # hour by hour, pollutant by pollutant
+        shocks = np.vstack([older.standard_normal((n - hours, len(model))), recent])   # oldest hour first
+        times = [end - timedelta(hours=n - 1 - h) for h in range(n)]
+        phase = np.sin((np.array([t.hour for t in times]) - 8) / 24 * 2 * np.pi)
+        columns = {}
+        for j, (code, (base, swing, noise)) in enumerate(model.items()):
+            factor = 1.0
+            if air and code == OZONE:
+                factor = ozone[-n:]
+            elif air and code in PARTICLES_AND_GASES:
+                factor = stagnation[-n:]
+            values = np.round(np.maximum(0.0, bias * (base + swing * phase) * factor + noise * shocks[:, j]), 3)
+            columns[code] = (values.tolist(), np.round(values * 0.8, 3).tolist(), np.round(values * 1.25, 3).tolist())
+        for h, at in enumerate(times):
+            for code, (avg, low, high) in columns.items():
                 rows.append({"station_id": station_id, "mn": station.mn, "cn": "2061", "data_time": at,
-                             "pollutant": code, "avg": round(value, 3), "min": round(value * 0.8, 3),
-                             "max": round(value * 1.25, 3), "rtd": None, "flag": "N", "received_at": at})
+                             "pollutant": code, "avg": avg[h], "min": low[h], "max": high[h], "rtd": None,
+                             "flag": "N", "received_at": at})
     return rows
 
 

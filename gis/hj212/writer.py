@@ -8,6 +8,7 @@ refresh always uses the new map.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -64,6 +65,7 @@ def insert_readings(connection: Connection, rows: list[dict]) -> int:
         return inserted
     if dialect.name == "sqlite":
         to_text = readings.c.data_time.type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
+        to_text = functools.lru_cache(maxsize=4096)(to_text)  # a batch shares a few times: format each once
         result = connection.exec_driver_sql(
             f"INSERT INTO readings ({columns}) VALUES ({', '.join('?' * len(COLUMNS))}) ON CONFLICT DO NOTHING",
             [(r["station_id"], r["mn"], r["cn"], to_text(r["data_time"]), r["pollutant"], r["rtd"], r["avg"],

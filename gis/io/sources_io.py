@@ -192,7 +192,7 @@ def _parse(path, categories, name_field, category_field, src_crs, encoding, laye
             errors.append(f"unknown category {category!r}")
             unknown_category = True
         if raw is None or raw.is_empty:
-            errors.append("empty or missing geometry")
+            errors.append(data.missing_geometry(number))
         elif raw.geom_type != "Point":
             errors.append(f"geometry is {raw.geom_type}; a pollution source is a Point")
         elif crs_problem:

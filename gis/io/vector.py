@@ -1,9 +1,9 @@
-"""Reading vector files (GeoJSON, Shapefile, GeoPackage) into lon/lat geometries, with the encoding and CRS rules Chinese offices need."""
+"""Reading vector files (GeoJSON, Shapefile, GeoPackage, KML/KMZ) into lon/lat geometries, with the encoding and CRS rules Chinese offices need."""
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas
@@ -11,6 +11,7 @@ import pandas
 import pyogrio
 
 from gis.crs import out_of_china, parse_src_crs, to_wgs84
+from gis.io.kml import KML_SUFFIXES, KmlError, read_kml
 
 __all__ = ["ImportProblems", "Problems", "VectorData", "Warn", "feature_label", "pick_field", "read_vector",
            "text_value", "to_lonlat", "warn_outside_china"]
@@ -53,18 +54,25 @@ class VectorData:
     frame: geopandas.GeoDataFrame
     src: str | None  # what to give to_wgs84; None when already lon/lat
     origin: str  # for messages: "--src-crs gcj02", "the file's CRS EPSG:4547"…
+    noun: str = "feature"  # what the file calls a feature: "placemark" in KML
+    unreadable: dict[int, str] = field(default_factory=dict)  # row → why its geometry could not be read
 
     @property
     def fields(self) -> list[str]:
         return [c for c in self.frame.columns if c != self.frame.geometry.name]
 
+    def missing_geometry(self, number: int) -> str:
+        """Why feature ``number`` (from 1) has no geometry."""
+        return self.unreadable.get(number - 1, "empty or missing geometry")
+
 
 def read_vector(path, *, src_crs: str | None = None, encoding: str | None = None,
                 layer: str | None = None, warn: Warn = None) -> VectorData:
-    """Read one layer of a GeoJSON, Shapefile or GeoPackage.
+    """Read one layer of a GeoJSON, Shapefile or GeoPackage, or every placemark of a KML/KMZ.
 
     Shapefile text is decoded with ``encoding`` if given, else as its ``.cpg`` says, else as
-    UTF-8, falling back to GBK: Chinese offices often ship GBK files without a ``.cpg``.
+    UTF-8, falling back to GBK: Chinese offices often ship GBK files without a ``.cpg``. KML is
+    lon/lat unless ``src_crs`` says otherwise (奥维 can export GCJ-02).
 
     Raises
     ------
@@ -88,12 +96,14 @@ def read_vector(path, *, src_crs: str | None = None, encoding: str | None = None
     if not path.exists():
         problems.add(0, f"{path}: no such file")
     problems.raise_if_any()
+    if path.suffix.lower() in KML_SUFFIXES:
+        return _read_kml(path, src, src_crs, layer, warn)
     try:
         layer = _choose_layer(path, layer)
         driver = pyogrio.read_info(path, layer=layer)["driver"]
         if driver not in SUPPORTED_DRIVERS:
-            raise ImportProblems([f"{path}: {driver} files are not supported; use GeoJSON, Shapefile "
-                                  "or GeoPackage"])
+            raise ImportProblems([f"{path}: {driver} files are not supported; use GeoJSON, Shapefile, "
+                                  "GeoPackage or KML/KMZ (.kml, .kmz)"])
         frame = _read_frame(path, layer, driver, encoding, warn)
     except ImportProblems:
         raise
@@ -111,6 +121,18 @@ def read_vector(path, *, src_crs: str | None = None, encoding: str | None = None
     except ValueError as exc:
         raise ImportProblems([f"{path}: its CRS {shown} cannot be used ({exc}); give --src-crs"]) from exc
     return VectorData(path, frame, src, f"the file's CRS {shown}")
+
+
+def _read_kml(path: Path, src: str | None, src_crs: str | None, layer: str | None, warn: Warn) -> VectorData:
+    if layer is not None:
+        raise ImportProblems([f"--layer {layer}: a KML file is read whole; each placemark's folder is in the "
+                              "field 'folder'"])
+    try:
+        frame, unreadable = read_kml(path, warn=warn)
+    except KmlError as exc:
+        raise ImportProblems([str(exc)]) from exc
+    origin = f"--src-crs {src_crs}" if src_crs else "KML (WGS84 lon/lat)"
+    return VectorData(path, frame, src, origin, noun="placemark", unreadable=unreadable)
 
 
 def _choose_layer(path: Path, layer: str | None) -> str:
@@ -229,6 +251,6 @@ def text_value(value) -> str:
     return str(value).strip()
 
 
-def feature_label(number: int, *parts: str) -> str:
+def feature_label(number: int, *parts: str, noun: str = "feature") -> str:
     shown = " ".join(p for p in parts if p)
-    return f"feature {number} ({shown})" if shown else f"feature {number}"
+    return f"{noun} {number} ({shown})" if shown else f"{noun} {number}"

@@ -5,6 +5,11 @@
 look-ups when nothing fires — and one rule query per ``ttl`` when no rule exists at all.
 A firing goes to :func:`gis.monitoring.alarms.raise_or_merge` (one open alarm per station,
 pollutant and rule).
+
+Every evaluation that has rules to apply first takes :func:`gis.monitoring.alarms.lock_evaluation`
+for the rest of the caller's transaction, before it reads anything it decides on: the receiver's
+batches and an ``envgrid alarms evaluate`` running at the same time take turns, so they never both
+find no open alarm and both open one. Keep the transaction short; the receiver's is one batch.
 """
 from __future__ import annotations
 
@@ -16,7 +21,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, func, select
 
-from gis.monitoring.alarms import AlarmOutcome, Firing, StationInfo, raise_or_merge
+from gis.monitoring.alarms import (AlarmOutcome, Firing, StationInfo, lock_evaluation, note_pending_repeats,
+                                   raise_or_merge)
 from gis.monitoring.rules import AQI_POLLUTANT, OFFLINE_POLLUTANT, AlarmRule, RuleKind, read_rules
 from gis.storage.schema import readings, stations
 
@@ -64,6 +70,7 @@ class AlarmEngine:
         rules = [r for r in cache.rules if r.kind is not RuleKind.OFFLINE]
         if not rules:
             return []
+        lock_evaluation(connection)
         cns = {cn for r in rules for cn in r.cns}
         firings: list[Firing] = []
         groups: dict[tuple, list[dict]] = defaultdict(list)
@@ -125,15 +132,18 @@ class AlarmEngine:
     # -- offline ----------------------------------------------------------------------------
     def evaluate_offline(self, connection: Connection, at: datetime, now: datetime | None = None
                          ) -> list[AlarmOutcome]:
-        """Active stations whose newest data time is older than a rule's ``minutes`` before ``at``.
+        """Active stations whose newest data time is older than a rule's ``minutes`` before ``at``;
+        then the tallied repeats of open alarms whose interval has passed are recorded
+        (:func:`~gis.monitoring.alarms.note_pending_repeats`, as outcomes "noted").
 
         A station that never sent anything is not offline (not connected yet). One index seek per
         station.
         """
         cache = self._load(connection)
-        rules = [r for r in cache.rules if r.kind is RuleKind.OFFLINE]
-        if not rules:
+        if not cache.rules:
             return []
+        lock_evaluation(connection)
+        rules = [r for r in cache.rules if r.kind is RuleKind.OFFLINE]
         firings = []
         for station in cache.stations.values():
             applicable = [r for r in rules if r.applies_to(station.kind)]
@@ -150,12 +160,13 @@ class AlarmEngine:
                     firings.append(Firing(rule, station, OFFLINE_POLLUTANT, round(silent), rule.params["minutes"],
                                           last, None, f"最后数据时间 {last:%Y-%m-%d %H:%M}，已 {silent:.0f} 分钟无数据",
                                           last_data=last))
-        return self._raise(connection, firings, now or at)
+        outcomes = self._raise(connection, firings, now or at)
+        return outcomes + note_pending_repeats(connection, now or at, {r.id: r for r in cache.rules})
 
     def evaluate_window(self, connection: Connection, since: datetime, until: datetime,
                         now: datetime | None = None) -> list[AlarmOutcome]:
         """Offline check at ``until`` and the per-reading rules over data times in (since, until]."""
-        outcomes = self.evaluate_offline(connection, until, now)
+        outcomes = self.evaluate_offline(connection, until, now)  # takes the lock before the reads below
         cache = self._load(connection)
         cns = sorted({cn for r in cache.rules if r.kind is not RuleKind.OFFLINE for cn in r.cns})
         if not cns:

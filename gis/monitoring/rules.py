@@ -12,6 +12,9 @@ A rule is one row of ``alarm_rules``. Its ``kind`` decides which ``params`` it h
   D 故障, F 停运, M 维护, C 校准, B 通讯异常…).
 
 ``cn`` (all kinds but offline) lists the data the rule reads: default hourly (2061).
+``repeat_minutes`` (any kind, default 60): while an alarm of the rule is open, its repeats are
+recorded in the case history at the first repeat and then at most once per this many minutes,
+each event summing the repeats since the last one (gis.monitoring.alarms).
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ import json
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
@@ -32,6 +35,7 @@ DATA_CNS = ("2011", "2051", "2061", "2031")
 # Pollutant label of alarms that concern a whole station, not one pollutant.
 OFFLINE_POLLUTANT = "离线"
 AQI_POLLUTANT = "AQI"
+DEFAULT_REPEAT_MINUTES = 60
 
 
 class RuleKind(StrEnum):
@@ -68,6 +72,11 @@ class AlarmRule:
     @property
     def cns(self) -> tuple[str, ...]:
         return tuple(self.params.get("cn", ("2061",)))
+
+    @property
+    def repeat_interval(self) -> timedelta:
+        """At most one 报警持续 case event per this interval while an alarm of this rule is open."""
+        return timedelta(minutes=self.params.get("repeat_minutes", DEFAULT_REPEAT_MINUTES))
 
     def applies_to(self, station_kind: str | None) -> bool:
         return self.station_kind is None or self.station_kind == station_kind
@@ -143,7 +152,7 @@ ALLOWED_KEYS = {
     RuleKind.OFFLINE: {"minutes"},
     RuleKind.FLAG: {"flags", "cn"},
 }
-COMMON_KEYS = {"code", "kind", "name", "pollutant", "station_kind", "enabled"}
+COMMON_KEYS = {"code", "kind", "name", "pollutant", "station_kind", "enabled", "repeat_minutes"}
 
 
 def parse_rule(entry: object, where: str, problems: list[str]) -> AlarmRule | None:
@@ -192,6 +201,9 @@ def parse_rule(entry: object, where: str, problems: list[str]) -> AlarmRule | No
             problems.append(f"{where}: 'cn' must list data codes among {', '.join(DATA_CNS)}, got {entry.get('cn')!r}")
         else:
             params["cn"] = sorted(set(cn))
+    repeat = _number(entry, "repeat_minutes", where, problems, required=False, low=0, integer=True, above=False)
+    if repeat is not None:
+        params["repeat_minutes"] = repeat
     if kind is RuleKind.THRESHOLD:
         params["limit"] = _number(entry, "limit", where, problems, required=True, low=0, above=False)
     elif kind is RuleKind.AQI:

@@ -27,6 +27,12 @@ def check_writable(path: str | Path) -> Path:
     return target
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_output(path: str | Path) -> Iterator[str]:
     """Yield a temporary path in the target's folder; rename it onto ``path`` if the block succeeds."""
@@ -35,6 +41,7 @@ def atomic_output(path: str | Path) -> Iterator[str]:
     os.close(handle)
     try:
         yield temporary
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; a written report is an ordinary file
         os.replace(temporary, target)
     except BaseException:
         try:

@@ -1,8 +1,11 @@
 """Database passwords: from the system keyring if the ``keyring`` package is installed, else asked.
 
 EnvGrid never writes a database password to its own files or settings. ``keyring`` is optional
-(not a dependency): on a seat without it, or without a working backend, every function here
-answers None/False and the caller asks the user each time.
+(``pip install envgrid[keyring]``): on a seat without it, or without a working backend, every
+function here answers None/False and the caller asks the user each time. A headless Linux seat
+is the usual case of the second kind: keyring installs fine but finds no Secret Service, picks its
+``fail`` backend (priority 0) and raises ``keyring.errors.NoKeyringError`` on every call;
+:func:`available` says so beforehand, so a dialog does not offer to remember a password.
 """
 from __future__ import annotations
 
@@ -21,6 +24,17 @@ def _keyring():
     return keyring
 
 
+def available() -> bool:
+    """Whether a password can be kept: ``keyring`` installed and a backend that works here."""
+    keyring = _keyring()
+    if keyring is None:
+        return False
+    try:
+        return float(keyring.get_keyring().priority) > 0
+    except Exception:  # noqa: BLE001 — a backend that cannot even say its priority is not usable
+        return False
+
+
 def credential_key(url: URL) -> str:
     """``user@host:port/database``: one keyring entry per login and server, never per workspace file."""
     return f"{url.username or ''}@{url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
@@ -33,7 +47,7 @@ def get_password(key: str) -> str | None:
         return None
     try:
         return keyring.get_password(SERVICE, key)
-    except Exception:  # noqa: BLE001 — KeyringError and backend-specific errors alike: fall back to asking
+    except Exception:  # noqa: BLE001 — NoKeyringError, other KeyringErrors, backend errors: fall back to asking
         return None
 
 

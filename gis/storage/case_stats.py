@@ -132,6 +132,10 @@ def alarms_by_pollutant(connection: Connection, f: CaseFilter) -> dict[str, int]
         where.append(alarms.c.raised_at < f.end)
     if f.grid_ids:
         where.append(alarms.c.grid_id.in_(grid_subtree(connection, f.grid_ids)))
+    if f.scope_grid_id is not None:  # a restricted user's data scope, as for the cases
+        from gis.security.users import subtree_clause
+
+        where.append(alarms.c.grid_id.in_(select(grids.c.id).where(subtree_clause(f.scope_grid_id))))
     query = (select(alarms.c.pollutant, func.count().label("n")).where(*where)
              .group_by(alarms.c.pollutant).order_by(func.count().desc(), alarms.c.pollutant))
     return {r.pollutant: int(r.n) for r in connection.execute(query)}

@@ -63,6 +63,7 @@ class AlarmNotice:
     lat: float | None
     case_id: int | None
     case_number: str
+    grid_id: int | None = None  # the grid the alarm was routed to (a scoped seat hears only its own)
 
 
 def read_alarm_notices(connection: Connection, alarm_ids: Iterable[int]) -> list[AlarmNotice]:
@@ -71,11 +72,11 @@ def read_alarm_notices(connection: Connection, alarm_ids: Iterable[int]) -> list
     for chunk in _chunks(alarm_ids):
         query = (select(alarms.c.id, alarms.c.station_id, stations.c.name, stations.c.mn, alarms.c.pollutant,
                         alarms.c.value, alarms.c.threshold, alarms.c.raised_at, stations.c.lon, stations.c.lat,
-                        alarms.c.case_id, cases.c.number)
+                        alarms.c.case_id, cases.c.number, alarms.c.grid_id)
                  .join(stations, stations.c.id == alarms.c.station_id)
                  .outerjoin(cases, cases.c.id == alarms.c.case_id)
                  .where(alarms.c.id.in_(chunk)))
         found += [AlarmNotice(row.id, row.station_id, row.name or "", row.mn or "", row.pollutant,
                               float(row.value), float(row.threshold), row.raised_at, row.lon, row.lat, row.case_id,
-                              row.number or "") for row in connection.execute(query)]
+                              row.number or "", row.grid_id) for row in connection.execute(query)]
     return sorted(found, key=lambda a: a.id)

@@ -26,12 +26,26 @@ class StationPoint:
     active: bool = True
 
 
-def read_stations(connection: Connection, *, active_only: bool = False) -> list[StationPoint]:
+def read_stations(connection: Connection, *, active_only: bool = False,
+                  within_grid: int | None = None) -> list[StationPoint]:
+    """The stations; ``within_grid``: only those standing in that grid's boundary (a user's data
+    scope — by place, as alarms are routed, not by the grid the station row names)."""
     query = select(stations.c.id, stations.c.mn, stations.c.name, stations.c.kind, stations.c.lon, stations.c.lat,
                    stations.c.grid_id, stations.c.active).order_by(stations.c.id)
     if active_only:
         query = query.where(stations.c.active.is_(True))
-    return [StationPoint(**row._mapping) for row in connection.execute(query)]
+    found = [StationPoint(**row._mapping) for row in connection.execute(query)]
+    if within_grid is None:
+        return found
+    import shapely
+
+    from gis.storage.schema import grids
+
+    boundary = connection.execute(select(grids.c.boundary).where(grids.c.id == within_grid)).scalar()
+    if boundary is None:
+        return []
+    inside = shapely.covers(boundary, shapely.points([(s.lon, s.lat) for s in found])) if found else []
+    return [s for s, ok in zip(found, inside) if ok]
 
 
 def latest_hourly_by_station(connection: Connection, *, since: datetime | None = None,

@@ -253,6 +253,10 @@ alarms = Table(
     Column("last_value", Float),
     Column("last_at", DateTime),
     Index(None, "station_id", "rule_id", "pollutant"),
+    # Repeats recorded as case events, at most one per interval (migration 0010, gis.monitoring.alarms).
+    Column("noted_occurrences", Integer, nullable=False, default=1, server_default="1"),
+    Column("noted_at", DateTime),
+    Column("unnoted_peak", Float),
 )
 
 audit_log = Table(

@@ -15,18 +15,18 @@ SW, SE = "140502001001", "140502002001"
 def test_reshape_the_shared_edge_of_two_villages(qtbot, noded_workspace):
     window = edit_window(qtbot, noded_workspace.store)
     editing = window.editing
-    assert not editing.actions["tool_edit_reshape"].isEnabled() and editing.actions["start"].isEnabled()
+    assert not editing.actions["tool_edit_shared_edge"].isEnabled() and editing.actions["start"].isEnabled()
     editing = start_editing(qtbot, window, level=3)
-    assert editing.actions["tool_edit_reshape"].isEnabled() and not editing.actions["start"].isEnabled()
+    assert editing.actions["tool_edit_shared_edge"].isEnabled() and not editing.actions["start"].isEnabled()
     canvas = window.canvas
     canvas.zoom_to_bbox((MID_LON - 0.03, SOUTH - 0.005, MID_LON + 0.03, MID_LAT + 0.005))
-    editing.actions["tool_edit_reshape"].trigger()
+    editing.actions["tool_edit_shared_edge"].trigger()
     session = editing.session
     before = grids_by_code(session)
     px_deg = canvas.viewport().res / 1e5  # roughly one pixel in degrees here
     click(canvas, (MID_LON + 2 * px_deg, SOUTH + 2 * px_deg))  # near the south end: snaps onto it
     assert editing.overlay.snap is not None and editing.overlay.snap[1] == "vertex"
-    assert tuple(editing.tools["edit_reshape"].points[0]) == (MID_LON, SOUTH)
+    assert tuple(editing.tools["edit_shared_edge"].points[0]) == (MID_LON, SOUTH)
     click(canvas, (MID_LON + 0.01, 35.47))
     double_click(canvas, (MID_LON - 2 * px_deg, MID_LAT + 1 * px_deg))
     assert editing.undo_stack.undoText().startswith("修改") and editing.undo_stack.count() == 1

@@ -49,10 +49,10 @@ def test_problems_are_listed_per_feature_and_nothing_can_be_imported(qtbot, tmp_
     frame.to_file(path)
     dialog = open_dialog(qtbot, store, path)
     rows = dialog.preview.rows
-    assert [r["number"] for r in rows] == [1, 2]
-    assert rows[0]["problems"] == [] and rows[0]["geometry"] is not None
-    assert rows[1]["problems"] == ["empty name"]
-    assert (rows[1]["code"], rows[1]["parent"], rows[1]["geometry"]) == (f"{PARENT}002", "999", None)  # as in the file
+    assert [r.number for r in rows] == [1, 2]
+    assert rows[0].problems == [] and rows[0].geometry is not None
+    assert rows[1].problems == ["empty name"]
+    assert (rows[1].code, rows[1].parent_code, rows[1].geometry) == (f"{PARENT}002", "999", None)  # as in the file
     assert dialog.table.item(1, 5).text() == "empty name"
     assert not dialog.import_button.isEnabled() and not dialog.run_import()
     assert "其中 1 个有问题" in dialog.summary.text()
@@ -72,8 +72,8 @@ def test_field_mapping_and_import_all(qtbot, tmp_path):
     dialog.set_field("name", "mingcheng")
     wait(qtbot, dialog)
     assert dialog.preview.ok and dialog.import_button.isEnabled()
-    assert [r["name"] for r in dialog.preview.rows] == ["古寨村第1网格", "古寨村第2网格"]
-    assert abs(dialog.preview.rows[0]["area_m2"] - 2 * dialog.preview.rows[1]["area_m2"] / 2) < 1
+    assert [r.name for r in dialog.preview.rows] == ["古寨村第1网格", "古寨村第2网格"]
+    assert abs(dialog.preview.rows[0].area_m2 - 2 * dialog.preview.rows[1].area_m2 / 2) < 1
     assert dialog.run_import() and dialog.imported == 2
     assert level4(store) == ["古寨村第1网格", "古寨村第2网格"]
     store.close()
@@ -85,10 +85,10 @@ def test_crs_choice_moves_the_features(qtbot, tmp_path):
     path = tmp_path / "amap.geojson"
     parts(["甲", "乙"]).to_file(path)
     dialog = open_dialog(qtbot, store, path)
-    plain = dialog.preview.rows[0]["geometry"]
+    plain = dialog.preview.rows[0].geometry
     dialog.crs_box.setCurrentIndex(dialog.crs_box.findData("gcj02"))
     wait(qtbot, dialog)
-    shifted = dialog.preview.rows[0]["geometry"]
+    shifted = dialog.preview.rows[0].geometry
     dx = shifted.bounds[0] - plain.bounds[0]
     assert -0.01 < dx < -0.003  # GCJ-02 → WGS84 moves Jincheng some 500 m west
     dialog.crs_box.setEditText("EPSG:99999")
@@ -107,8 +107,35 @@ def test_kml_and_kmz_from_google_earth(qtbot, tmp_path):
         archive.write(kml, "doc.kml")
     dialog = open_dialog(qtbot, store, kmz)
     assert dialog.preview.ok, dialog.summary.text()
-    assert [(r["code"], r["name"], r["parent"]) for r in dialog.preview.rows] == [
+    assert [(r.code, r.name, r.parent_code) for r in dialog.preview.rows] == [
         (f"{PARENT}001", "古寨村第1网格", PARENT), (f"{PARENT}002", "古寨村第2网格", PARENT)]
     assert dialog.run_import()
     assert level4(store) == ["古寨村第1网格", "古寨村第2网格"]
+    store.close()
+
+
+def test_kml_folders_and_a_bad_placemark_are_shown_row_by_row(qtbot, tmp_path):
+    store = open_store(str(tmp_path / "w.sqlite"))
+    build_small_workspace(store)
+
+    def mark(name, code, coordinates):
+        return (f"<Placemark><name>{name}</name><ExtendedData><Data name='网格编码'><value>{code}</value></Data>"
+                f"<Data name='上级编码'><value>{PARENT}</value></Data></ExtendedData><Polygon><outerBoundaryIs>"
+                f"<LinearRing><coordinates>{coordinates}</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark>")
+
+    halves = parts(["甲", "乙"]).geometry
+    ring = [" ".join(f"{x},{y},0" for x, y in half.exterior.coords) for half in halves]
+    path = tmp_path / "奥维.kml"
+    path.write_text("<?xml version='1.0' encoding='UTF-8'?><kml xmlns='http://www.opengis.net/kml/2.2'><Document>"
+                    f"<Folder><name>古寨村</name>{mark('古寨村第1网格', PARENT + '001', ring[0])}"
+                    f"{mark('古寨村第2网格', PARENT + '002', ring[1].replace(',0 ', ',0 x', 1))}</Folder>"
+                    "</Document></kml>", encoding="utf-8")
+    dialog = open_dialog(qtbot, store, path)
+    rows = dialog.preview.rows
+    assert [(r.name, r.code) for r in rows] == [("古寨村第1网格", f"{PARENT}001"), ("古寨村第2网格", f"{PARENT}002")]
+    assert rows[0].problems == [] and rows[1].geometry is None
+    assert rows[1].problems[0].startswith("unreadable coordinates 'x")
+    assert dialog.table.item(1, 5).text() == rows[1].problems[0]
+    assert not dialog.import_button.isEnabled() and not dialog.run_import()
+    assert level4(store) == []
     store.close()

@@ -8,10 +8,11 @@ import statistics
 import time
 from datetime import datetime, timedelta
 
+import numpy as np
 import pytest
 import shapely
 from sqlalchemy import create_engine, text
-from small_workspace import MID_LAT, MID_LON, build_small_workspace
+from small_workspace import EAST, MID_LAT, MID_LON, SOUTH, build_small_workspace
 
 from desktop.main_window import MainWindow
 from desktop.widgets.map_geometry import lonlat_to_mercator
@@ -86,6 +87,36 @@ def test_a_case_from_another_seat_appears_then_moves_through_states(qtbot, windo
     qtbot.waitUntil(lambda: pins.xy_of(new.id) != before, timeout=LIVE_MS)
     assert pins.xy_of(new.id) == pytest.approx(tuple(float(v) for v in lonlat_to_mercator(lon, lat)))
     assert "案件 5（未办结 4）" in window.counts_label.text()
+
+
+def test_fill_by_open_cases_follows_cases_committed_elsewhere(qtbot, window, seat):
+    """Grids filled by open cases re-class from the live feed, in place: no reload, no new layer."""
+    window.layer_control.panel.set_fill_statistic("grid-3", "open_cases")
+    canvas = window.canvas
+    qtbot.waitUntil(lambda: not canvas.render_pending, timeout=5000)
+    villages = canvas.layer("grid-3")
+    target = villages.names.index("东南社区")  # the one village without an open case
+    fill = villages.fill_state()
+    assert fill.classes[target] == fill.classes.min() < fill.classes.max()
+    x, y = lonlat_to_mercator(EAST - 0.006, SOUTH + 0.006)  # in that village, away from pins and names
+    spot = tuple(round(v) for v in canvas.viewport().world_to_screen(float(x), float(y)))
+    before = canvas.grab().toImage().pixelColor(*spot)
+    data, jobs, open_before = window.data, canvas.last_job_id, window.data.open_cases
+    district = next(g.id for g in data.grids if g.level == 1)
+    with seat.engine.begin() as connection:  # two open cases there: now the village with the most
+        for n in range(2):
+            create_case(connection, source=str(CaseSource.COMPLAINT), category="water", description=f"填色 {n}",
+                        actor="坐席二", lon=EAST - 0.02 + 0.003 * n, lat=SOUTH + 0.02)
+    qtbot.waitUntil(lambda: villages.fill_state().classes[target] == villages.fill_state().classes.max()
+                    and villages.fill_state() is not fill, timeout=LIVE_MS)
+    others = np.delete(villages.fill_state().classes, target)
+    assert (others < villages.fill_state().classes[target]).all()
+    assert canvas.layer("grid-3") is villages and window.data is data  # re-classed in place, not reloaded
+    assert window.data.grid_stats["open_cases"][district] == open_before + 2  # rolled up to the district
+    qtbot.waitUntil(lambda: canvas.last_job_id > jobs and not canvas.render_pending, timeout=LIVE_MS)
+    qtbot.waitUntil(lambda: canvas.grab().toImage().pixelColor(*spot) != before, timeout=LIVE_MS)
+    after = canvas.grab().toImage().pixelColor(*spot)
+    assert after.red() > after.blue() and after.lightness() < before.lightness()  # darker on the warm ramp
 
 
 def test_table_refresh_keeps_the_selected_row_without_moving_the_map(qtbot, window, seat):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QSettings
 
-from desktop.main_window import DEMO_BANNER, LAST_WORKSPACE_KEY, LOADING_TEXT, MainWindow
+from desktop.main_window import DEMO_BANNER, LAST_WORKSPACE_KEY, LOADING_TEXT, SCREEN_SHARE, MainWindow
 from desktop.widgets.map_geometry import lonlat_to_mercator
 from gis.storage.store import open_store
 
@@ -106,3 +106,24 @@ def test_geometry_and_workspace_are_remembered(qtbot, window, workspace, private
     assert settings.value("mainWindow/geometry") is not None
     assert settings.value(LAST_WORKSPACE_KEY).endswith("small.sqlite")
     assert settings.fileName().startswith(private_qsettings)
+
+
+def test_a_first_run_fills_most_of_the_screen_and_a_saved_size_wins_after(qtbot, workspace):
+    win = MainWindow(workspace.store)  # no saved geometry: the private settings are empty
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.mapReady, timeout=20_000):
+        win.show()
+    area = win.screen().availableGeometry()
+    assert abs(win.width() - area.width() * SCREEN_SHARE) <= 1
+    assert abs(win.height() - area.height() * SCREEN_SHARE) <= 1
+    assert abs(win.geometry().center().x() - area.center().x()) <= 1
+    assert abs(win.geometry().center().y() - area.center().y()) <= 1
+    smaller = (area.width() - 40, area.height() - 60)
+    win.resize(*smaller)
+    win.close()  # saves the geometry
+    again = MainWindow(workspace.store)
+    qtbot.addWidget(again)
+    with qtbot.waitSignal(again.mapReady, timeout=20_000):
+        again.show()
+    assert (again.width(), again.height()) == smaller
+    again.close()

@@ -15,6 +15,7 @@ from desktop.widgets.map_labels import LabelPlacer, short_name
 from desktop.widgets.map_lod import CoverageLod, stamp_offsets, tolerance_for
 from desktop.widgets.map_viewport import MapViewport
 from gis.domain import SOURCE_CATEGORIES
+from gis.palettes import SOURCE_COLOURS
 from map_render_data import CELL, SOUTH, WEST, lattice, paint, wiggly_coverage
 
 CATEGORIES = [(i + 1, code, name) for i, (code, name) in enumerate(SOURCE_CATEGORIES)]
@@ -155,12 +156,12 @@ def test_sources_cluster_when_zoomed_out_and_stand_alone_when_close(qapp):
 
 
 def test_key_sources_are_bigger_and_categories_differ_in_shape_and_colour(qapp):
-    from desktop.widgets.map_symbols import CATEGORY_SYMBOLS, category_symbols, symbol_image
+    from desktop.widgets.map_symbols import CATEGORY_SHAPES, category_symbols, symbol_image
 
     symbols = category_symbols(CATEGORIES)
     assert len({s.colour for s in symbols}) == len(symbols)
     assert len({s.shape for s in symbols}) >= 4
-    assert set(CATEGORY_SYMBOLS) == {code for code, _ in SOURCE_CATEGORIES}
+    assert set(CATEGORY_SHAPES) == set(SOURCE_COLOURS) == {code for code, _ in SOURCE_CATEGORIES}
     plain, _ = symbol_image(symbols[0], 7.0, False, 1.0)
     key, _ = symbol_image(symbols[0], 7.0, True, 1.0)
     assert key.width() > plain.width()

@@ -155,6 +155,25 @@ def test_select_tool_reports_a_lonlat_rectangle(qtbot, canvas):
     assert Qt.KeyboardModifier(modifiers) & Qt.KeyboardModifier.ShiftModifier
 
 
+def test_select_tool_click_reports_the_clicked_point_with_its_modifiers(qtbot, canvas):
+    canvas.set_map_tool(SelectRectTool(canvas))
+    before = canvas.viewport()
+    with qtbot.waitSignal(canvas.rectangleSelected) as blocker:
+        qtbot.mouseClick(canvas, LEFT, Qt.KeyboardModifier.ControlModifier, QPoint(150, 90))
+    min_lon, min_lat, max_lon, max_lat, modifiers = blocker.args
+    assert (min_lon, min_lat) == (max_lon, max_lat) == pytest.approx(canvas.lonlat_at(150, 90), abs=1e-9)
+    assert Qt.KeyboardModifier(modifiers) & Qt.KeyboardModifier.ControlModifier
+    assert canvas.viewport() == before and canvas.rubber_band() is None  # a click neither zooms nor leaves a band
+
+
+def test_a_jittery_click_with_the_zoom_box_is_still_a_click(qtbot, canvas):
+    canvas.set_map_tool(ZoomBoxTool(canvas))
+    res, spot = canvas.viewport().res, canvas.lonlat_at(200, 120)
+    drag(qtbot, canvas, QPoint(200, 120), QPoint(202, 121), steps=2)  # under the click slop: not a box
+    assert canvas.viewport().res == pytest.approx(res / 2)
+    assert canvas.lonlat_at(200, 120) == pytest.approx(spot, abs=1e-9)
+
+
 def test_north_arrow_scale_bar_and_flash_are_painted(qtbot, canvas):
     shot = canvas.grab().toImage()
     dark = lambda c: c.lightness() < 90  # noqa: E731

@@ -11,9 +11,9 @@ from sqlalchemy import insert
 
 from desktop.widgets.map_canvas import MapCanvas
 from desktop.widgets.map_geometry import lonlat_to_mercator
-from desktop.widgets.station_layer import STATION_CLASSES, StationLayer, station_aqi
+from desktop.widgets.station_layer import STATION_CLASSES, StationLayer
 from desktop.workspace_loader import load_workspace
-from gis.aqi import LEVELS, aqi_level
+from gis.aqi import LEVELS, aqi_level, station_hour_aqi
 from gis.storage import schema
 from gis.storage.readings import StationPoint
 
@@ -34,12 +34,12 @@ def stations_with_readings():
 
 
 def test_station_aqi_follows_hj633():
-    result = station_aqi({PM25: 80.0, SO2: 10.0, "a01001": 21.5})  # temperature is ignored
+    result = station_hour_aqi({PM25: 80.0, SO2: 10.0, "a01001": 21.5})  # temperature is ignored
     assert result.aqi == 107 and result.level.name == "轻度污染"
-    assert station_aqi({WATER_COD: 18.0}) is None
-    assert station_aqi({PM25: -1.0}) is None  # a negative instrument value is not data
+    assert station_hour_aqi({WATER_COD: 18.0}) is None
+    assert station_hour_aqi({PM25: -1.0}) is None  # a negative instrument value is not data
     # SO2 1-h above 800 µg/m³: no 1-h IAQI in HJ 633 (note 2); the station still gets a level.
-    heavy = station_aqi({SO2: 900.0})
+    heavy = station_hour_aqi({SO2: 900.0})
     assert heavy.aqi is not None and heavy.aqi >= 200
 
 

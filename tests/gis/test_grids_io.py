@@ -171,9 +171,9 @@ def test_export_fields_people_and_formats(district, tmp_path):
 def test_export_cli_counts_and_refuses_unknown_extension(district, tmp_path, capsys):
     assert main(["export-grids", str(tmp_path / "towns.gpkg"), "--db", url_of(district), "--level", "2"]) == 0
     assert capsys.readouterr().out.startswith("exported 2 grids to ")
-    out = tmp_path / "grids.kml"
+    out = tmp_path / "grids.dxf"
     assert main(["export-grids", str(out), "--db", url_of(district)]) == 1
-    assert "unknown extension '.kml'; use .geojson, .json, .gpkg, .shp" in capsys.readouterr().err
+    assert "unknown extension '.dxf'; use .geojson, .json, .gpkg, .shp, .kml, .kmz" in capsys.readouterr().err
     with pytest.raises(ExportError, match="directory .* does not exist"):
         export_grids(district, tmp_path / "missing" / "grids.gpkg")
     assert not out.exists() and not (tmp_path / "missing").exists()

@@ -71,3 +71,14 @@ def test_a_failure_while_writing_leaves_the_old_file(tmp_path):
 ])
 def test_kpi_change_text(value, previous, rate, text):
     assert Kpi("x", value, previous, rate=rate).change_text == text
+
+
+def test_a_written_file_gets_the_usual_permissions_not_mkstemps_0600(tmp_path):
+    old = os.umask(0o022)
+    try:
+        with atomic_output(tmp_path / "report.pdf") as temporary:
+            with open(temporary, "wb") as handle:
+                handle.write(b"%PDF")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "report.pdf").stat().st_mode & 0o777 == 0o644

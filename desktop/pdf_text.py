@@ -1,4 +1,4 @@
-"""Make the PDF's Chinese text copy and search as the characters it shows.
+"""Make a PDF's Chinese text copy and search as the characters it shows (period report, public signs).
 
 Qt writes a ToUnicode map for each embedded font subset by looking up, for each glyph, the
 *first* code point the font maps to it. Noto Sans CJK draws 网 (U+7F51) and the Kangxi radical ⽹
@@ -6,12 +6,13 @@ Qt writes a ToUnicode map for each embedded font subset by looking up, for each 
 search for 网格 found nothing. This pass rewrites those maps: every code point in the radical
 blocks (and CJK Extension A) that shares its glyph with a unified ideograph (U+4E00–U+9FFF) is
 replaced by that ideograph. The rest of the file is kept byte for byte; the cross-reference
-table is shifted to match.
+table is shifted to match. Every PDF the app draws with QPdfWriter goes through `fix_pdf_text`.
 """
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 
 RADICAL_BLOCKS = ((0x2E80, 0x2FDF), (0x3400, 0x4DBF))
@@ -142,12 +143,20 @@ def fix_to_unicode(data: bytes, remap: dict[int, int]) -> bytes:
     return bytes(out + entries + tail)
 
 
-def fix_pdf_text(path: str, families: list[str]) -> None:
-    """Rewrite the PDF at ``path`` in place (it is the temporary file; the caller renames it)."""
+def fix_pdf_text(path: str, *font_families: Sequence[str]) -> None:
+    """Rewrite the PDF at ``path`` in place, for text drawn with each of the ``font_families`` lists.
+
+    Qt has closed the file; write to a temporary path and rename it after this, so a reader never
+    sees the file between Qt's write and this one.
+    """
+    remap: dict[int, int] = {}
+    for families in font_families:
+        # The CJK fonts that get this far (Noto/Source Han Sans and Serif) share the same pairs.
+        remap = shared_glyph_map(tuple(families)) | remap
     with open(path, "rb") as handle:
         data = handle.read()
     try:
-        fixed = fix_to_unicode(data, shared_glyph_map(tuple(families)))
+        fixed = fix_to_unicode(data, remap)
     except (ValueError, IndexError):  # a layout this pass does not know: keep Qt's file as it is
         log.warning("could not rewrite the ToUnicode maps of %s; copied text may show radicals", path, exc_info=True)
         return
