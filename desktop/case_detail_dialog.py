@@ -210,16 +210,20 @@ class CaseDetailDialog(QDialog):
     # -- loading --------------------------------------------------------------------------
     def reload(self) -> None:
         self._generation += 1
-        generation, store, case = self._generation, self.store, self.case_id or self.case_ref
+        generation, store, case, viewer = self._generation, self.store, self.case_id or self.case_ref, self.actor
         self.refresh_button.setEnabled(False)
-        run_in_background(lambda: load_case_bundle(store, case), lambda bundle: self._on_loaded(generation, bundle),
+        run_in_background(lambda: load_case_bundle(store, case, viewer=viewer),
+                          lambda bundle: self._on_loaded(generation, bundle),
                           lambda exc: self._on_load_failed(generation, exc), receiver=self)
 
     def _on_load_failed(self, generation: int, exc: Exception) -> None:
         if generation != self._generation:
             return
         self.refresh_button.setEnabled(True)
-        message = str(exc) if isinstance(exc, WorkflowError) else f"{exc.__class__.__name__}: {exc}"
+        from gis.security.permissions import PermissionDenied
+
+        refused = isinstance(exc, (WorkflowError, PermissionDenied))  # their messages are for the user
+        message = str(exc) if refused else f"{exc.__class__.__name__}: {exc}"
         self.header.setText(f"<span style='color:#c62828'>无法读取案件：{escape(message)}</span>")
         self.loadFailed.emit(message)
 

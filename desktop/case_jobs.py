@@ -141,11 +141,12 @@ class CaseBundle:
     loaded_at: datetime
 
 
-def load_case_bundle(store: Store, case: int | str, now: datetime | None = None) -> CaseBundle:
+def load_case_bundle(store: Store, case: int | str, now: datetime | None = None, *, viewer=None) -> CaseBundle:
+    """``viewer``: the logged-in Session (a case outside its data scope: PermissionDenied), or None."""
     now = now or datetime.now()
     with store.engine.connect() as connection:
-        detail = read_case_detail(connection, case, now)
-        trail = reporter_trail(connection, detail.id)
+        detail = read_case_detail(connection, case, now, viewer=viewer)
+        trail = reporter_trail(connection, detail.id, viewer=viewer)
         current = or_(grids.c.valid_to.is_(None), grids.c.valid_to >= now.date())
         rows = connection.execute(select(grids.c.id, grids.c.name, grids.c.level, grids.c.parent_id, grids.c.code)
                                   .where(current).order_by(grids.c.level, grids.c.code)).all()

@@ -109,7 +109,7 @@ class LiveView(QObject):
         self.window = window
         self.feed = LiveFeed(None, poll_interval=poll_interval, parent=self)
         self.reader = _Reader(self)
-        self.sound = AlarmSound()
+        self.sound = AlarmSound(self)
         self.applied_changes = 0
         self._cases: dict = {}          # id → CaseSummary, as the window knows them
         self._case_pos: dict[int, int] = {}
@@ -194,6 +194,7 @@ class LiveView(QObject):
                       self._readings_timer, self._sqlite_timer):
             timer.stop()
         self.feed.stop()
+        self.sound.stop()
         self.reader.shutdown()
 
     # -- connection state -------------------------------------------------------------------------
@@ -358,9 +359,10 @@ class LiveView(QObject):
             pins.changed()
 
     def _show_counts(self) -> None:
-        data = self.window.data
-        self.window.counts_label.setText(f"网格 {len(data.grids):,} · 污染源 {len(data.sources):,} · "
-                                         f"案件 {self._total:,}（未办结 {self._open:,}）")
+        from desktop.status_counts import show_counts
+
+        self.window.data.total_cases = self._total  # what a later change of user shows (scope_view)
+        show_counts(self.window, self._total, self._open)  # a scoped user's: recounted in the scope
 
     def _refresh_table(self) -> None:
         views = self.window.case_views

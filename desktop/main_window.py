@@ -26,6 +26,7 @@ from desktop.map_interaction import MapInteraction
 from desktop.map_layer_control import MapLayerControl
 from desktop.case_views import CaseViews
 from desktop.live_apply import install_live_feed
+from desktop.status_counts import show_counts
 from desktop.widgets.grid_tree import GridTreeModel
 from desktop.widgets.identify_panel import IdentifyPanel
 from desktop.widgets.map_canvas import MapCanvas, format_lonlat, format_scale
@@ -228,8 +229,7 @@ class MainWindow(QMainWindow):
         self.banner.setVisible(data.demo)
         if data.demo:
             self.setWindowTitle(self.windowTitle() + "（演示数据）")
-        self.counts_label.setText(f"网格 {len(data.grids):,} · 污染源 {len(data.sources):,} · "
-                                  f"案件 {getattr(data, 'case_count', len(data.cases)):,}（未办结 {data.open_cases:,}）")
+        show_counts(self)  # the workspace's, or the user's data scope's (desktop.status_counts)
         self._fill_layer_menu(data)
         self.canvas.set_message("" if data.grids else EMPTY_TEXT)
         self.statusBar().showMessage(f"已加载（{data.seconds:.1f} 秒）", 5000)

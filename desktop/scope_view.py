@@ -7,7 +7,9 @@ queries carry ``CaseFilter.scope_grid_id``). This module makes the window say th
   (``GridTreeModel.set_scope``); a grid outside cannot be chosen on the map either
   (``MainWindow.show_grid`` asks ``GridTreeModel.in_scope``);
 - the map greys everything outside the scope's boundary (:class:`ScopeMask`) and opens on it;
-- the case table, the charts and the pins follow ``FilterState.set_scope``.
+- the case table, the charts and the pins follow ``FilterState.set_scope``; the pin layer keeps
+  only the scope's cases (``CasePinLayer.set_scope``), so the layer panel counts those;
+- the status bar counts the scope's grids, sources and cases (desktop.status_counts).
 
 :func:`apply_scope` runs on every login, logout and workspace switch
 (desktop.session_ui.apply_session), so a scope never outlives its session or its workspace.
@@ -61,11 +63,17 @@ def apply_scope(window, session) -> None:
         window.dataLoaded.connect(lambda: show_scope_on_map(window))
         window._scope_follows_loads = True
     show_scope_on_map(window)
+    if window.data is not None:
+        from desktop.status_counts import show_counts
+
+        show_counts(window)
 
 
 def show_scope_on_map(window) -> None:
-    """Grey the map outside the scope (or un-grey it); the first time for a scope, zoom to it."""
+    """Grey the map outside the scope (or un-grey it), pin its cases only; the first time for a
+    scope, zoom to it."""
     canvas = window.canvas
+    _scope_pins(window)
     mask = getattr(window, "scope_mask", None)
     if mask is not None:
         canvas.remove_overlay(mask)
@@ -80,3 +88,17 @@ def show_scope_on_map(window) -> None:
     if getattr(window, "_scope_zoomed", None) != shown:  # once per workspace and scope, not on every reload
         window._scope_zoomed = shown
         canvas.zoom_to_bbox(grid.boundary.bounds)
+
+
+def _scope_pins(window) -> None:
+    """The pin layer holds the scope's cases only (all of them without a scope); the layer
+    panel's counts per status follow."""
+    control = getattr(window, "layer_control", None)
+    pins = control.pins if control is not None else None
+    if pins is None or window.data is None:
+        return
+    in_scope = window.grid_model.in_scope if getattr(window, "scope", None) is not None else None
+    if in_scope is None and pins.in_scope is None:
+        return  # unscoped, and the pins were never narrowed
+    pins.set_scope(in_scope, window.data.cases)
+    control.panel.refresh_legend()

@@ -1,8 +1,9 @@
 """AQI of the air stations over the last 24 hours (pyqtgraph), dark and readable from across the room.
 
 One line per station with data — the ``MAX_LINES`` worst by their latest hour when there are more —
-over the HJ 633 level colours as background bands; the legend is a column of Qt labels beside
-the plot (name and latest AQI in the line's colour), so it obeys the wall's text floor.
+over the HJ 633 level colours as background bands; the legend is a column of text rows beside
+the plot (a mark in the line's colour, name, latest AQI), so it obeys the wall's text floor; a short
+wall lists fewer stations there.
 """
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QVBoxLayout
 
-from desktop.display.panels import role_label
+from desktop.display.panels import Row, TextRows, role_label
 from desktop.display.snapshot import AQI_HOURS, StationSeries
 from desktop.display.theme import DIM, FONT, PANEL, TEXT, Scale
 from desktop.widgets.chart_items import DateAxis
@@ -26,6 +27,29 @@ LINE_COLOURS = ("#ffffff", "#4fc3f7", "#ff80ab", "#ffd54f", "#b388ff", "#69f0ae"
 NAME_SUFFIXES = ("空气自动监测站", "空气自动站", "自动监测站", "空气监测站", "监测站")
 BAND_ALPHA = 60
 Y_STEPS = (100, 150, 200, 300, 400, 500)
+
+
+class AqiAxis(pg.AxisItem):
+    """AQI at the HJ 633 level boundaries, as many as the axis' length holds without labels touching."""
+
+    VALUES = (0, 50, 100, 150, 200, 300, 400, 500)
+
+    def tickValues(self, minVal, maxVal, size):
+        font = self.style.get("tickFont")
+        room = 1.3 * (font.pixelSize() if font is not None and font.pixelSize() > 0 else 12)
+        span = (maxVal - minVal) or 1.0
+        shown, last = [], None
+        for value in self.VALUES:
+            if not minVal <= value <= maxVal:
+                continue
+            at = (value - minVal) / span * size
+            if last is None or at - last >= room:
+                shown.append(value)
+                last = at
+        return [(50, shown)]   # (spacing, values): the spacing only sets the labels' decimals, none
+
+    def tickStrings(self, values, scale, spacing):
+        return [str(int(value)) for value in values]
 
 
 def short_station_name(name: str) -> str:
@@ -52,7 +76,8 @@ class WallAqiChart(QFrame):
         row = QHBoxLayout()
         box.addLayout(row, 1)
         self.axis = DateAxis(orientation="bottom")
-        self.plot_widget = pg.PlotWidget(background=PANEL, axisItems={"bottom": self.axis})
+        self.plot_widget = pg.PlotWidget(background=PANEL, axisItems={"bottom": self.axis,
+                                                                      "left": AqiAxis(orientation="left")})
         self.plot_widget.setObjectName("plain")
         self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
         self.plot.setMenuEnabled(False)
@@ -60,13 +85,8 @@ class WallAqiChart(QFrame):
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot_widget.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)  # the wall is not touched
         row.addWidget(self.plot_widget, 1)
-        legend_box = QVBoxLayout()
-        row.addLayout(legend_box)
-        self.legend: list[QLabel] = [QLabel() for _ in range(MAX_LINES)]
-        for label in self.legend:
-            legend_box.addWidget(label)
-            label.hide()
-        legend_box.addStretch(1)
+        self.legend = TextRows(MAX_LINES, value_font="bold")   # the worst first; fewer when the wall is short
+        row.addWidget(self.legend)
         for level in LEVELS:
             band = pg.LinearRegionItem((level.lowest, level.highest + 1), orientation="horizontal", movable=False,
                                        brush=pg.mkBrush(*level.rgb, BAND_ALPHA), pen=pg.mkPen(None))
@@ -77,6 +97,7 @@ class WallAqiChart(QFrame):
         self.curves: dict[int, pg.PlotDataItem] = {}
         self.shown: list[StationSeries] = []
         self.scale = Scale(1080)
+        self._frame(datetime.now(), Y_STEPS[0])   # axes of the last 24 hours before the first data
 
     def apply_scale(self, scale: Scale) -> None:
         self.scale = scale
@@ -109,16 +130,12 @@ class WallAqiChart(QFrame):
             top = max(top, float(np.nanmax(y)))
             self.curves[station.station_id] = self.plot.plot(
                 x, y, pen=pg.mkPen(colour, width=max(2.0, 3.0 * self.scale.unit)), connect="finite")
-        for n, label in enumerate(self.legend):
-            if n < len(self.shown):
-                station = self.shown[n]
-                label.setText(f"<span style='color:{LINE_COLOURS[n]}'>━</span> {short_station_name(station.name)}"
-                              f" <b>{station.latest}</b>")
-            label.setVisible(n < len(self.shown))
-        start = (now - timedelta(hours=AQI_HOURS)).timestamp()
-        ceiling = next((step for step in Y_STEPS if step >= top * 1.1), Y_STEPS[-1])
-        self.plot.setRange(xRange=(start, now.timestamp()), yRange=(0, ceiling), padding=0)
-        self.plot.getAxis("left").setTicks([[(v, str(v)) for v in (0, 50, 100, 150, 200, 300, 400, 500)
-                                             if v <= ceiling]])
+        self.legend.set_rows([Row(short_station_name(station.name), str(station.latest), mark=colour)
+                              for colour, station in zip(LINE_COLOURS, self.shown)])
+        self._frame(now, next((step for step in Y_STEPS if step >= top * 1.1), Y_STEPS[-1]))
         self.empty.setText("" if self.shown else "近24小时没有空气站数据")
+
+    def _frame(self, now: datetime, ceiling: int) -> None:
+        start = (now - timedelta(hours=AQI_HOURS)).timestamp()
+        self.plot.setRange(xRange=(start, now.timestamp()), yRange=(0, ceiling), padding=0)
         self.empty.setPos((start + now.timestamp()) / 2, ceiling / 2)

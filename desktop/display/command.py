@@ -34,8 +34,9 @@ def run_display(args) -> int:
 
     from desktop.app import create_application
     from desktop.display.window import DisplayWindow
+    from desktop.display.opening import check_wall_url, may_work_later, open_wall_store, reason
     from desktop.quit_on_signal import QuitOnSignals
-    from gis.storage.store import open_store
+    from gis.storage.store import Store, StoreError
 
     logging.basicConfig(level=logging.INFO)
     log = logging.getLogger("desktop.display")
@@ -47,13 +48,22 @@ def run_display(args) -> int:
     height = size[1] if size else screen.geometry().height()
     quitter = QuitOnSignals(app)   # SIGINT / SIGTERM: leave the event loop, then the clean-up below
     try:
-        store = open_store(args.db, create=False)
+        url = check_wall_url(args.db)   # a URL that can never work: an error now
+        try:
+            store = open_wall_store(url)
+        except StoreError as exc:
+            if not may_work_later(exc):
+                raise
+            # The kiosk started before the database: the wall shows, says so, and keeps trying.
+            log.warning("display: cannot open %s yet (%s); showing the wall and trying again",
+                        url.render_as_string(hide_password=True), reason(exc))
+            store = url
     except BaseException:
         quitter.restore()
         raise
     window = DisplayWindow(store, height=height, live=not args.shot, rotate_seconds=args.rotate)
-    window.refreshed.connect(lambda: log.info("display: showing %s", store.display_name),
-                             Qt.ConnectionType.SingleShotConnection)
+    shown = url.render_as_string(hide_password=True)
+    window.refreshed.connect(lambda: log.info("display: showing %s", shown), Qt.ConnectionType.SingleShotConnection)
     if size:
         window.resize(*size)
         window.show()
@@ -80,6 +90,7 @@ def run_display(args) -> int:
         return code
     finally:
         window.close()   # stops the timers and the change feed's thread, waits for reads under way
-        store.close()
+        if isinstance(store, Store):
+            store.close()   # (a store the window opened itself, it closed)
         quitter.restore()
         log.info("display: closed")

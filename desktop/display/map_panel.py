@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import numpy as np
+
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QVBoxLayout
 
@@ -19,7 +21,7 @@ from desktop.display.panels import role_label
 from desktop.display.playlist import MapView
 from desktop.display.theme import Scale
 from desktop.display.wall_layers import (
-    SYMBOL_FACTOR, WALL_LEVELS, WallMapCanvas, WallPinLayer, WallStationLayer, wall_grid_layers,
+    SYMBOL_FACTOR, WALL_LEVELS, WallAqiNumbers, WallMapCanvas, WallPinLayer, WallStationLayer, wall_grid_layers,
 )
 from desktop.render_command import read_map_data
 from desktop.widgets.map_layers import HighlightLayer
@@ -99,6 +101,7 @@ class MapPanel(QFrame):
         box.addWidget(self.canvas, 1)
         self.legend = role_label("", "dim")
         self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.legend.setWordWrap(True)   # a narrow wall wraps it rather than growing
         box.addWidget(self.legend)
         self.scale = Scale(1080)
         self.data: MapData | None = None
@@ -155,9 +158,14 @@ class MapPanel(QFrame):
         self._states = {case.id: case.state for case in data.cases}
         self.pulse.set_pins(self.pins)
         self._await_render = True
-        self.canvas.set_layers([*data.layers, self.stations, self.pins], zoom_to_full=self.view is None)
+        self._set_layers(zoom_to_full=self.view is None)
         if self.view is not None:
             self.show_view(self.view)
+
+    def _set_layers(self, *, zoom_to_full: bool = False) -> None:
+        """Grids, then the stations' AQI numbers (placed after the towns' names), then the live layers."""
+        numbers = WallAqiNumbers(self.stations.snapshot())
+        self.canvas.set_layers([*self.data.layers, numbers, self.stations, self.pins], zoom_to_full=zoom_to_full)
 
     def _on_render(self) -> None:
         if self._await_render:
@@ -196,7 +204,10 @@ class MapPanel(QFrame):
 
     def set_readings(self, latest: dict) -> None:
         if self.stations is not None:
+            before = self.stations.aqi
             self.stations.set_readings(latest)
+            if not np.array_equal(before, self.stations.aqi):
+                self._set_layers()   # the numbers are static: the map is drawn again (hourly at most)
 
     def refresh_overdue(self) -> None:
         if self.pins is not None:

@@ -2,7 +2,8 @@
 
 Besides the statistics, a snapshot carries what the map needs to follow the change feed: the
 cases a batch of changes named, read again (``read_cases_by_id``), and — when readings may have
-changed — the stations' latest hourly values and each air station's AQI over the last 24 hours.
+changed — the stations' latest hourly values, each air station's AQI over the last 24 hours and
+each station's newest reading (how fresh the data is: ``desktop.display.health``).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from gis.storage.case_stats import GridCount, station_aqi_series, top_grids
 from gis.storage.live_reads import read_cases_by_id
 from gis.storage.readings import latest_hourly_by_station
 from gis.storage.schema import alarms, case_events, cases, grids, stations
+from gis.storage.schema import readings as readings_table
 
 ALARM_ROWS = 5           # rows of the alarm task panel; with more tasks the last one says "及其他 N 条"
 AQI_HOURS = 24
@@ -79,6 +81,7 @@ class Snapshot:
     cases: dict[int, CaseSummary] = field(default_factory=dict)   # the cases asked for (absent: deleted)
     latest: dict[int, dict[str, float]] | None = None             # None: readings were not read this time
     aqi: list[StationSeries] | None = None
+    newest: list[tuple[str, datetime]] | None = None              # each reporting station's newest (cn, data time)
 
 
 def _count(connection: Connection, query) -> int:
@@ -135,6 +138,20 @@ def read_aqi_series(connection: Connection, now: datetime, hours: int = AQI_HOUR
             for r in connection.execute(query).all()]
 
 
+def read_newest_readings(connection: Connection) -> list[tuple[str, datetime]]:
+    """Each active station's newest reading as ``(cn, data_time)``, stations that never reported left out.
+
+    Two index lookups a station (``readings(station_id, data_time)``), however many readings there are.
+    """
+    def newest(column):
+        return (select(column).where(readings_table.c.station_id == stations.c.id)
+                .order_by(readings_table.c.data_time.desc()).limit(1).scalar_subquery())
+
+    query = select(newest(readings_table.c.cn).label("cn"), newest(readings_table.c.data_time).label("at")) \
+        .where(stations.c.active.is_(True))
+    return [(r.cn, r.at) for r in connection.execute(query) if r.at is not None]
+
+
 def read_events(connection: Connection, limit: int = 6) -> list[str]:
     """The latest case events as one-liners: number, state, grid; no names, phones masked."""
     query = (select(case_events.c.at, cases.c.number, case_events.c.action, case_events.c.to_state,
@@ -162,4 +179,5 @@ def read_snapshot(connection: Connection, now: datetime | None = None, *, case_i
                     cases=read_cases_by_id(connection, case_ids) if case_ids else {},
                     latest=latest_hourly_by_station(connection, since=now - timedelta(hours=AQI_HOURS))
                     if readings else None,
-                    aqi=read_aqi_series(connection, now) if readings else None)
+                    aqi=read_aqi_series(connection, now) if readings else None,
+                    newest=read_newest_readings(connection) if readings else None)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter
 
 from desktop.display.theme import BG
 from desktop.widgets.map_build import grid_layers
 from desktop.widgets.map_canvas import MapCanvas
+from desktop.widgets.map_labels import CELL_PX, HALO_PX, LABEL_FONTS, PADDING_PX, SPRITES
 from desktop.widgets.map_layers import GridFillLayer, GridLabelLayer, GridLayer, GridStyle, MapLayer
 from desktop.widgets.map_points import point_rects
 from desktop.widgets.pin_layer import CasePinLayer, PinSnapshot
@@ -30,11 +30,11 @@ PX_TO_PT = 72 / 96           # map images are painted at 96 dpi
 
 def wall_grid_styles(unit: float, min_text_px: float) -> dict[int, GridStyle]:
     """Dark grid styles for ``unit = height / 1080``; second-level names at least ``min_text_px``."""
-    label_px = max(min_text_px, 30 * unit)
+    label_px = max(min_text_px, 27 * unit)
     return {
         1: GridStyle("#5cc8ff", 3.5 * unit, fill="#13223b"),
         2: GridStyle("#3d8bd9", 2.2 * unit, label_pt=label_px * PX_TO_PT, label_min_px=90 * unit,
-                     label_colour="#dce8ff"),
+                     label_colour="#dce8ff", names_on_top=True),   # towns: always named, above pins (as the app)
         3: GridStyle("#2b4669", 1.2 * unit, min_feature_px=26 * unit),
     }
 
@@ -58,7 +58,7 @@ def _scaled(symbols, scale: float) -> tuple:
 
 
 class WallStationSnapshot(StationSnapshot):
-    """Stations with scaled symbols and AQI numbers no smaller than the wall's smallest text."""
+    """Stations with scaled symbols; their AQI numbers are a static layer of their own (``WallAqiNumbers``)."""
 
     def __init__(self, snapshot: StationSnapshot, scale: float, number_px: float):
         super().__init__(snapshot.key, snapshot.title, snapshot.xy, snapshot.classes, snapshot.aqi,
@@ -66,37 +66,69 @@ class WallStationSnapshot(StationSnapshot):
         self.scale, self.number_px = scale, number_px
 
     def _paint_numbers(self, painter: QPainter, screen, inside) -> None:
-        font = QFont()
-        font.setFamilies(["Noto Sans CJK SC", "Microsoft YaHei", "sans-serif"])
-        font.setPixelSize(round(self.number_px))
-        font.setBold(True)
-        metrics = QFontMetricsF(font)
-        halo = QPen(MAP_BG, 4.0 * self.scale / SYMBOL_FACTOR)
-        offset = 7.0 * self.scale
-        placed: list[QRectF] = []
-        # The worst air first; a number that would overlap one already drawn is left out.
-        for n in sorted((i for i in np.nonzero(inside)[0] if self.aqi[i] >= 0), key=lambda i: -self.aqi[i]):
-            text = str(int(self.aqi[n]))
-            left, baseline = screen[n, 0] + offset, screen[n, 1] + metrics.capHeight() / 2
-            rect = QRectF(left, baseline - metrics.ascent(), metrics.horizontalAdvance(text), metrics.height())
-            if any(rect.intersects(other) for other in placed):
-                continue
-            placed.append(rect)
-            path = QPainterPath()
-            path.addText(QPointF(left, baseline), font, text)
-            painter.strokePath(path, halo)
-            painter.fillPath(path, QColor("#ffffff"))
+        pass   # WallAqiNumbers places them after the towns' names, which outrank them
 
     def block_labels(self, ctx) -> None:
-        """A name never covers a station, nor the AQI number beside an air station."""
-        vp = ctx.viewport
+        """Names keep off stations: an air station with an AQI value is a hard obstacle (only a town's
+        name with no other place covers it), other stations are soft ones, like the wall's case pins."""
         if not len(self.xy):
             return
         half = max(size for _shape, _rgba, size in self.symbols) / 2 + 1
-        rects = point_rects(vp.to_screen(self.xy), half, half)
-        if vp.res <= LABEL_MAX_RES:
-            rects[self.aqi >= 0, 2] += 7.0 * self.scale + 1.8 * self.number_px   # up to three digits
-        ctx.labels.block(rects)
+        rects = point_rects(ctx.viewport.to_screen(self.xy), half, half)
+        numbered = self.aqi >= 0
+        ctx.labels.block(rects[numbered])
+        ctx.labels.block(rects[~numbered], soft=True)
+
+
+class WallAqiNumbers(MapLayer):
+    """The AQI beside each air station, placed like a name and after the towns' names, which outrank
+    it: right of the dot, else left, above or below it, wherever no name nor other number is; drawn
+    above the case pins (``RenderContext.on_top``). The worst air first; a number with no free place
+    is left out. Static, from one snapshot of the station layer: the panel builds a new one when
+    the readings change (hourly)."""
+
+    key = "aqi-numbers"
+    title = "空气站 AQI 数值"
+
+    def __init__(self, snapshot: WallStationSnapshot):
+        numbered = snapshot.aqi >= 0
+        self.xy, self.aqi = snapshot.xy[numbered], snapshot.aqi[numbered]
+        self.half = max((size for _shape, _rgba, size in snapshot.symbols), default=0.0) / 2   # scaled already
+        self.scale, self.number_px = snapshot.scale, snapshot.number_px
+
+    def paint(self, painter: QPainter, ctx) -> None:
+        vp = ctx.viewport
+        if vp.res > LABEL_MAX_RES or not len(self.xy):
+            return
+        font = QFont()
+        font.setFamilies(LABEL_FONTS)
+        font.setPixelSize(round(self.number_px))
+        font.setBold(True)
+        metrics = QFontMetricsF(font)
+        font_key, ink = font.key(), QColor("#ffffff")
+        aside = 7.0 * self.scale   # from the dot's centre to the number, as beside a seat's station
+        height = metrics.height()
+        screen = vp.to_screen(self.xy)
+        drawn = 0
+        for n in sorted(range(len(self.aqi)), key=lambda i: (-self.aqi[i], i)):
+            text = str(int(self.aqi[n]))
+            width = SPRITES.width(font_key, metrics, text)
+            x, y = screen[n]
+            top = y - (metrics.ascent() - metrics.capHeight() / 2)   # digits centred on the dot
+            places = [(x + aside, top), (x - aside - width, top),
+                      (x - width / 2, y - self.half - height), (x - width / 2, y + self.half)]
+            # A town's name over the dot: the number reads as part of it, "北街街道 290".
+            for name in (r for r in ctx.labels.placed if r.contains(x, y)):
+                middle, apart = name.center().y() - height / 2, 2 * PADDING_PX + CELL_PX   # clear of its cells
+                places += [(name.right() + apart, middle), (name.left() - apart - width, middle)]
+            for left, upper in places:
+                rect = QRectF(left, upper, width, height)
+                if ctx.labels.try_place(rect, over_symbols=True):
+                    sprite = SPRITES.sprite(font, font_key, metrics, text, ink, vp.dpr)
+                    ctx.on_top.append((QPointF(left - HALO_PX, upper - HALO_PX), sprite, ctx.opacity))
+                    drawn += 1
+                    break
+        ctx.stats[self.key] = drawn
 
 
 class WallPinSnapshot(PinSnapshot):

@@ -9,6 +9,10 @@ coalesced to one read per ``REFRESH_MS``; the same read brings the cases the bat
 the map then updates in place. Readings (AQI colours, the chart) are read again when the feed
 names readings or alarms, and once a minute (SQLite records no change for readings). The
 countdown labels tick once a second (text only); the map's pulse runs only while an alarm pulses.
+
+Given a URL instead of an open store, the window shows at once — dark, empty panels, the
+unreachable banner — and opens the workspace off the UI thread, again and again with growing
+pauses (``desktop.display.opening``), then fills itself: a wall may start before its database.
 """
 from __future__ import annotations
 
@@ -18,15 +22,18 @@ from datetime import datetime
 from PySide6.QtCore import QObject, QRunnable, QSettings, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from sqlalchemy.engine import URL
 
 from desktop.display.aqi_chart import WallAqiChart
 from desktop.display.health import DataHealth
 from desktop.display.map_panel import MapPanel
-from desktop.display.panels import AlarmTaskPanel, ElidedLabel, panel_frame, role_label
+from desktop.display.panels import AlarmTaskPanel, ElidedLabel, Row, StatusLabel, TextRows, panel_frame, role_label
 from desktop.display.playlist import DEFAULT_ROTATE_SECONDS, SETTING_KEY, Playlist, build_playlist
+from desktop.display.opening import backoff, open_wall_store, reason
 from desktop.display.snapshot import Snapshot, read_snapshot
 from desktop.display.theme import Scale, style_sheet
 from desktop.live_feed import LiveFeed
+from gis.storage.store import Store
 
 log = logging.getLogger(__name__)
 REFRESH_MS = 500          # coalesce change batches; the read itself is well under a second
@@ -55,6 +62,8 @@ def rotate_setting(value: int | None) -> int:
 class _Signals(QObject):
     done = Signal(object, object)   # snapshot, the request it answers
     failed = Signal(str, object)
+    opened = Signal(object)         # a Store
+    open_failed = Signal(str)
 
 
 class _Request:
@@ -80,16 +89,41 @@ class _Read(QRunnable):
                                      self.request)
 
 
+class _Open(QRunnable):
+    def __init__(self, url, signals: _Signals):
+        super().__init__()
+        self.url, self.signals = url, signals
+
+    def run(self) -> None:
+        try:
+            store = open_wall_store(self.url)
+        except Exception as exc:  # noqa: BLE001 — the wall shows it and tries again
+            self.signals.open_failed.emit(reason(exc))
+            return
+        try:
+            self.signals.opened.emit(store)
+        except RuntimeError:   # the window went away while the server answered
+            store.close()
+
+
 class DisplayWindow(QWidget):
     """The kiosk view; ``refreshed`` fires after each snapshot is shown, the first time not before the
-    map's first picture (tests and ``--shot`` wait on it)."""
+    map's first picture (tests and ``--shot`` wait on it).
+
+    ``store``: an open :class:`Store` (the caller closes it), or the URL of one, which the window
+    opens when it can and closes itself (``store`` is None until then)."""
 
     refreshed = Signal()
 
-    def __init__(self, store, *, height: int = 1080, live: bool = True, rotate_seconds: int | None = None,
-                 parent=None):
+    def __init__(self, store: Store | URL, *, height: int = 1080, live: bool = True,
+                 rotate_seconds: int | None = None, parent=None):
         super().__init__(parent)
-        self.store = store
+        opened = isinstance(store, Store)
+        self.store: Store | None = store if opened else None
+        self.url: URL = store.url if opened else store
+        self._owns_store = not opened
+        self._open_attempts = 0
+        self._closing = False
         self.snapshot: Snapshot | None = None
         self._reading = self._again = False
         self._cases: set[int] = set()
@@ -99,13 +133,15 @@ class DisplayWindow(QWidget):
         self._aqi_hour = -1
         self._map_settled = False
         self._owe_refreshed = False
-        self.health = DataHealth()   # stale / unreachable banner; tests set health.now and stale_minutes
+        self.health = DataHealth()   # stale / unreachable banner; tests set health.now
         self.playlist = Playlist()
         self.setWindowTitle("EnvGrid 大屏")
         self._signals = _Signals(self)
         self._signals.done.connect(self._on_read_ok)
         self._signals.done.connect(self._show_snapshot)
         self._signals.failed.connect(self._on_failed)
+        self._signals.opened.connect(self._on_opened)
+        self._signals.open_failed.connect(self._on_open_failed)
         self._build()
         self.apply_scale(height)
         self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_MS, timeout=self._start_read)
@@ -115,6 +151,7 @@ class DisplayWindow(QWidget):
         self._readings_timer.start()
         self._map_retry = QTimer(self, singleShot=True, interval=MAP_RETRY_MS, timeout=self._load_map)
         self._read_retry = QTimer(self, singleShot=True, interval=READ_RETRY_MS, timeout=self.request_refresh)
+        self._open_retry = QTimer(self, singleShot=True, timeout=self._try_open)
         self.rotate_seconds = rotate_setting(rotate_seconds)
         self._rotate_timer = QTimer(self, interval=max(1, self.rotate_seconds) * 1000, timeout=self.next_view)
         self._cursor_timer = QTimer(self, singleShot=True, interval=IDLE_CURSOR_MS, timeout=self._hide_cursor)
@@ -122,15 +159,18 @@ class DisplayWindow(QWidget):
         self.setMouseTracking(True)
         self.feed = None
         if live:
-            self.feed = LiveFeed(store.url, parent=self)
+            self.feed = LiveFeed(self.url, parent=self)
             self.feed.batch.connect(self._on_batch)
             self.feed.gap.connect(self._on_gap)
             self.feed.stateChanged.connect(self._on_state)
         self.map_panel.loaded.connect(self._on_map_loaded)
         self.map_panel.failed.connect(self._on_map_failed)
         self.map_panel.ready.connect(self._on_map_ready)
-        self._load_map()
-        self.request_refresh()
+        if self.store is None:
+            self._try_open()
+        else:
+            self._load_map()
+            self.request_refresh()
 
     # -- layout ----------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -174,13 +214,11 @@ class DisplayWindow(QWidget):
         side.addWidget(self.aqi_chart, 1)
         tops = QHBoxLayout()
         self._gaps.append(tops)
-        self.top_lists: dict[str, list[QLabel]] = {}
+        self.top_lists: dict[str, TextRows] = {}
         for key, title in (("overdue", "超期最多的网格"), ("open", "在办最多的网格")):
             frame, box, _title = panel_frame(title)
-            self.top_lists[key] = [ElidedLabel() for _ in range(TOP_ROWS)]
-            for label in self.top_lists[key]:
-                box.addWidget(label)
-            box.addStretch(1)
+            self.top_lists[key] = TextRows(TOP_ROWS, value_font="bold")
+            box.addWidget(self.top_lists[key], 1)
             tops.addWidget(frame, 1)
         side.addLayout(tops, 0)
         body.addLayout(side, 9)
@@ -192,7 +230,7 @@ class DisplayWindow(QWidget):
         line.addWidget(role_label("最新动态", "title"))
         self.ticker = ElidedLabel()
         line.addWidget(self.ticker, 1)
-        self.status = role_label("正在读取…", "status")
+        self.status = StatusLabel("正在读取…")
         line.addWidget(self.status)
         ticker_box.addLayout(line)
         outer.addWidget(ticker_frame)
@@ -210,12 +248,40 @@ class DisplayWindow(QWidget):
         for layout in self.findChildren(QVBoxLayout) + self.findChildren(QHBoxLayout):
             layout.setSpacing(gap if layout in self._gaps else tight)
         self.layout().setSpacing(gap)
+        for rows in self.findChildren(TextRows):
+            rows.apply_scale(self.scale)
         self.aqi_chart.apply_scale(self.scale)
         self.map_panel.apply_scale(self.scale)
 
+    # -- opening (given a URL) ---------------------------------------------------------------------
+    def _try_open(self) -> None:
+        QThreadPool.globalInstance().start(_Open(self.url, self._signals))
+
+    def _on_open_failed(self, message: str) -> None:
+        wait = backoff(self._open_attempts)
+        if message != self.health.error or self._open_attempts == 0:
+            log.warning("display: cannot open the workspace (trying again in %s s, and so on): %s", wait, message)
+        self._open_attempts += 1
+        self.status.setText(f"数据库无法连接：{message}")
+        self.health.read_failed(message)
+        self._update_banner()
+        if not self._closing:
+            self._open_retry.start(wait * 1000)
+
+    def _on_opened(self, store: Store) -> None:
+        if self._closing:
+            store.close()
+            return
+        log.info("display: opened %s", store.display_name)
+        self.store = store
+        self.status.setText("正在读取…")
+        self._load_map()
+        self.request_refresh()
+
     # -- map and playlist --------------------------------------------------------------------------
     def _load_map(self) -> None:
-        self.map_panel.load(self.store)
+        if self.store is not None:
+            self.map_panel.load(self.store)
 
     def _on_map_loaded(self, change_id) -> None:
         if self._latest is not None:
@@ -268,6 +334,8 @@ class DisplayWindow(QWidget):
             self._refresh_timer.start()
 
     def _start_read(self) -> None:
+        if self.store is None:
+            return   # not open yet: the first snapshot follows the opening
         if self._reading:
             self._again = True
             return
@@ -302,8 +370,7 @@ class DisplayWindow(QWidget):
         self.kpi_values["on_time"].setText("—" if k.on_time_share is None else f"{k.on_time_share:.0%}")
         self.kpi_values["overdue"].setStyleSheet("color: #ff4d4f;" if k.overdue else "")
         for key, rows in (("overdue", snapshot.top_overdue), ("open", snapshot.top_open)):
-            for i, label in enumerate(self.top_lists[key]):
-                label.setText(f"{i + 1}. {rows[i].name}  {rows[i].count}" if i < len(rows) else "")
+            self.top_lists[key].set_rows([Row(f"{i + 1}. {row.name}", str(row.count)) for i, row in enumerate(rows)])
         self.ticker.setText("　｜　".join(snapshot.events) or "暂无动态")
         self.alarm_panel.set_tasks(snapshot.alarms, snapshot.alarm_total)
         self.map_panel.apply_cases(request.case_ids, snapshot.cases, request.fresh)
@@ -311,6 +378,8 @@ class DisplayWindow(QWidget):
         if snapshot.latest is not None and snapshot.latest != self._latest:
             self._latest = snapshot.latest
             self.map_panel.set_readings(snapshot.latest)
+        if snapshot.newest is not None:
+            self.health.readings(snapshot.newest)
         if snapshot.aqi is not None and (snapshot.aqi != self._aqi or snapshot.at.hour != self._aqi_hour):
             self._aqi, self._aqi_hour = snapshot.aqi, snapshot.at.hour
             self.aqi_chart.set_series(snapshot.aqi, snapshot.at)
@@ -325,7 +394,6 @@ class DisplayWindow(QWidget):
             self._owe_refreshed = True
 
     def _on_batch(self, changes: list) -> None:
-        self.health.changed()
         reload_map = False
         for change in changes:
             table, info = change.table, change.info or {}
@@ -370,7 +438,7 @@ class DisplayWindow(QWidget):
 
     def _update_banner(self) -> None:
         """Stale or unreachable: say so and since when (desktop.display.health); touched only on a change."""
-        text = self.health.banner(live=self.feed is not None)
+        text = self.health.banner()
         if text != self.banner.text():
             self.banner.setText(text)
         if text:
@@ -406,11 +474,15 @@ class DisplayWindow(QWidget):
         super().keyPressEvent(event)
 
     def closeEvent(self, event) -> None:
+        self._closing = True
         for timer in (self._tick, self._readings_timer, self._rotate_timer, self._map_retry, self._refresh_timer,
-                      self._read_retry):
+                      self._read_retry, self._open_retry):
             timer.stop()
         if self.feed is not None:
             self.feed.stop()
         self.map_panel.shutdown()
         QThreadPool.globalInstance().waitForDone(5000)
+        if self._owns_store and self.store is not None:
+            self.store.close()
+            self.store = None
         super().closeEvent(event)

@@ -126,6 +126,10 @@ class LayerPanel(QWidget):
             self._rebuild_timer.start()  # the class bounds in the legend
         return refilled
 
+    def refresh_legend(self) -> None:
+        """Write the layers' entries again (a layer's features or counts changed, not its style)."""
+        self._rebuild_timer.start()
+
     def load(self, layers: list[MapLayer], styles: MapStyles | None, *, zoom_to_full: bool = False) -> None:
         """A workspace's layers (as loaded) with its saved styles, onto the canvas."""
         self._loaded = list(layers)

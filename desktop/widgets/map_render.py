@@ -58,9 +58,12 @@ class MapRenderJob(QRunnable):
             self.signals.failed.emit(self.job_id, traceback.format_exc(limit=3))
             return
         if image is not None:
-            if self.top_apart:
-                self.signals.top_finished.emit(self.job_id, self.top_image)
-            self.signals.finished.emit(self.job_id, image, self.viewport)
+            try:
+                if self.top_apart:
+                    self.signals.top_finished.emit(self.job_id, self.top_image)
+                self.signals.finished.emit(self.job_id, image, self.viewport)
+            except RuntimeError:  # the canvas (and its signals object) was deleted while this job ran
+                log.debug("map render job %s finished after its canvas was closed", self.job_id)
 
     def render(self) -> QImage | None:
         """Paint all layers; ``None`` when cancelled part-way."""

@@ -18,7 +18,7 @@ the static map (``obstacles``), so grid names keep off pins and bubbles.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -183,6 +183,9 @@ class CasePinLayer(LiveLayer):
         self.pulse_seconds = pulse_seconds
         self.cluster: ClusterStyle | None = PIN_CLUSTER  # None: every case a pin at every scale
         self.pulsing: dict[int, float] = {}  # case id → monotonic time the pulse ends
+        # A scoped user's pins (desktop.scope_view): only cases whose grid passes this; the others
+        # are not in the layer at all, so counts, legend, clusters and hit tests leave them out.
+        self.in_scope: Callable[[int | None], bool] | None = None
         self._row: dict[int, int] = {}
         self._free: list[int] = []
         self._used = 0
@@ -220,10 +223,18 @@ class CasePinLayer(LiveLayer):
         self._used += 1
         return self._used - 1
 
+    def set_scope(self, in_scope: Callable[[int | None], bool] | None, cases: Iterable[CaseSummary]) -> None:
+        """Keep only the pins of ``cases`` whose grid id passes ``in_scope`` (None: every case)."""
+        self.in_scope = in_scope
+        self.set_cases(cases)
+
+    def _shows(self, case: CaseSummary) -> bool:
+        return case.lon is not None and case.lat is not None and (self.in_scope is None or self.in_scope(case.grid_id))
+
     def set_cases(self, cases: Iterable[CaseSummary], *, now: datetime | None = None) -> None:
         """Replace every pin (opening a workspace); alarms newer than PULSE_RECENT pulse."""
         now = now or datetime.now()
-        located = [c for c in cases if c.lon is not None and c.lat is not None]
+        located = [c for c in cases if self._shows(c)]
         self._row, self._free, self._used = {}, [], 0
         self._allocate(max(16, 2 * len(located)))
         n = len(located)
@@ -249,7 +260,7 @@ class CasePinLayer(LiveLayer):
         if case.id in self._row:
             self.update_pin(case)
             return
-        if case.lon is None or case.lat is None:
+        if not self._shows(case):
             return
         row = self._slot()
         self._row[case.id] = row
@@ -266,7 +277,7 @@ class CasePinLayer(LiveLayer):
         if row is None:
             self.add_pin(case)
             return
-        if case.lon is None or case.lat is None:
+        if not self._shows(case):  # lost its place, or moved out of the user's scope
             self.remove_pin(case.id)
             return
         self._write(row, case)

@@ -54,6 +54,7 @@ def register(subparsers) -> None:
     show.add_argument("number")
     add_db_argument(show)
     show.add_argument("--reporter", action="store_true", help="only what the reporter is told")
+    _as_user(show)
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(handler=run_show)
 
@@ -77,10 +78,14 @@ def _table_epilog() -> str:
 
 def _actor_and_json(parser) -> None:
     parser.add_argument("--actor", help="who is acting on a workspace without accounts (default: the login name)")
-    parser.add_argument("--as", dest="as_user", metavar="USER",
-                        help="log in as USER (required once the workspace has accounts; password from "
-                             "ENVGRID_PASSWORD, else asked)")
+    _as_user(parser)
     parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _as_user(parser) -> None:
+    parser.add_argument("--as", dest="as_user", metavar="USER",
+                        help="log in as USER (required for changes once the workspace has accounts; a user "
+                             "restricted to a grid sees only its cases; password from ENVGRID_PASSWORD, else asked)")
 
 
 def _actor(args):
@@ -239,9 +244,8 @@ def run_show(args) -> int:
     now = datetime.now()
 
     def work(connection):
-        if args.reporter:
-            return read_case_detail(connection, args.number, now), reporter_trail(connection, args.number)
-        return read_case_detail(connection, args.number, now), None
+        detail = read_case_detail(connection, args.number, now, viewer=args.session)
+        return detail, reporter_trail(connection, detail.id, viewer=args.session) if args.reporter else None
 
     detail, trail = _run(args, work)
     if args.reporter:
@@ -315,7 +319,7 @@ def run_overdue(args) -> int:
 
     def work(connection):
         reminded = remind_overdue(connection, _actor(args), now) if args.remind else []
-        return overdue_cases(connection, now), reminded
+        return overdue_cases(connection, now, viewer=args.session), reminded
 
     cases, reminded = _run(args, work)
     if args.json:

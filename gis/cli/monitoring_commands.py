@@ -29,6 +29,8 @@ def register(subparsers) -> None:
     show.add_argument("--cn", choices=DATA_CN_CHOICES, help="only 2011 real-time, 2051 minute, 2061 hourly "
                                                             "or 2031 daily data")
     show.add_argument("--limit", type=int, default=200, help="the latest N station/time groups (default 200, 0 = all)")
+    show.add_argument("--as", dest="as_user", metavar="USER", help="log in as USER: a user restricted to a grid "
+                      "sees only its stations (password from ENVGRID_PASSWORD, else asked)")
     show.add_argument("--json", action="store_true", help="print JSON")
     show.set_defaults(handler=run_readings)
 
@@ -126,10 +128,18 @@ def run_readings(args) -> int:
     since = _since(args.since)
     if args.limit < 0:
         raise CliError(f"--limit must be 0 (all) or more, got {args.limit}")
+    from gis.security.cli_login import login_for_cli
+    from gis.security.permissions import PermissionDenied
+    from gis.security.users import AccountError
+
     store = open_store(args.db)
     try:
+        viewer = login_for_cli(store.engine, args.as_user, writes=False)
         with store.engine.connect() as connection:
-            groups = read_reading_groups(connection, mn=args.station, since=since, cn=args.cn, limit=args.limit)
+            groups = read_reading_groups(connection, mn=args.station, since=since, cn=args.cn, limit=args.limit,
+                                         viewer=viewer)
+    except (PermissionDenied, AccountError) as exc:
+        raise CliError(str(exc)) from exc
     finally:
         store.close()
     with_aqi = add_aqi(groups)

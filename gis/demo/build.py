@@ -30,7 +30,10 @@ SOURCE_COUNT = 2000
 CASE_COUNT = 1800
 ALARM_COUNT = 1100
 READING_HOURS = 48       # hourly averages at every station
-AIR_READING_DAYS = 95    # … and at air stations this far back: a quarter's AQI days (period report), the wall's 24 h
+AIR_READING_DAYS = 95    # … and at air stations this far back: the wall's 24 h, the month report's AQI days
+# … and before that, daily (CN 2031) means at air stations back to this many days before today: the last complete
+# quarter and the one before it (the quarter report and its comparison) start at most 274 days back (on 12-31: 04-01).
+AIR_DAILY_DAYS = 280
 
 
 class DemoNotEmptyError(RuntimeError):
@@ -135,7 +138,7 @@ def _fill_ledger_and_history(connection: Connection, levels, rng, as_of: datetim
     stations = ledger.make_stations(level2, level4, sources, source_categories["industrial"], rng)
     station_ids = _insert_stations(connection, stations, sources)
     insert_readings(connection, history.make_readings(stations, station_ids, READING_HOURS, rng, as_of,
-                                                      air_days=AIR_READING_DAYS))
+                                                      air_days=AIR_READING_DAYS, daily_days=AIR_DAILY_DAYS))
 
     say("生成一年的案件与处置记录…")
     category_code = {v: k for k, v in source_categories.items()}

@@ -39,12 +39,19 @@ class ReadingGroup:
 
 
 def read_reading_groups(connection: Connection, *, mn: str | None = None, since: datetime | None = None,
-                        cn: str | None = None, limit: int = 200) -> list[ReadingGroup]:
+                        cn: str | None = None, limit: int = 200, viewer=None) -> list[ReadingGroup]:
     """The latest ``limit`` groups (0 = all) matching the filters, sorted by MN then time.
 
     Rows stream newest first and reading stops once ``limit`` groups are complete, so a
-    workspace with years of data is not read whole for a look at the last hours.
+    workspace with years of data is not read whole for a look at the last hours. A ``viewer``
+    (Session) restricted to a grid sees the stations standing in it only (by place, as the
+    desktop's station picker and the alarms); devices without a stations row are outside.
     """
+    from gis.security.permissions import Permission, authorize
+    from gis.storage.readings import read_stations
+
+    session = authorize(connection, viewer, Permission.READ)
+    scope = session.user.scope_grid_id if session is not None else None
     query = (select(readings.c.mn, readings.c.cn, readings.c.data_time, readings.c.pollutant, readings.c.rtd,
                     readings.c.avg, readings.c.min, readings.c.max, readings.c.flag, readings.c.station_id,
                     stations.c.name, stations.c.kind)
@@ -56,6 +63,9 @@ def read_reading_groups(connection: Connection, *, mn: str | None = None, since:
         query = query.where(readings.c.data_time >= since)
     if cn is not None:
         query = query.where(readings.c.cn == cn)
+    if scope is not None:
+        query = query.where(readings.c.station_id.in_(
+            sorted(s.id for s in read_stations(connection, within_grid=scope))))
     groups: dict[tuple, ReadingGroup] = {}
     # "with": stopping early must close PostgreSQL's server-side cursor too.
     with connection.execution_options(stream_results=True, yield_per=2000).execute(query) as result:

@@ -73,8 +73,13 @@ def aqi_table(report: PeriodReport) -> ReportTable:
     columns = (Column("站点", TEXT, 18), *(Column(f"{lv.name}", COUNT, 9) for lv in LEVELS),
                Column("无有效数据", COUNT, 11), Column("优良率", PERCENT, 9))
     rows = [(a.name, *(a.levels.get(lv.number, 0) for lv in LEVELS), a.no_data, a.good_share) for a in report.aqi]
-    return ReportTable("aqi", "空气质量天数", columns, rows,
-                       "日AQI按HJ 633-2012由24小时平均浓度（O3为日最大8小时滑动平均）计算；有效性按GB 3095-2012。")
+    note = ("日AQI按HJ 633-2012由24小时平均浓度（O3为日最大8小时滑动平均）计算，优先采用站点日数据（CN 2031），"
+            "否则由小时数据计算；有效性按GB 3095-2012（日均值至少20个小时值），数据不足的日子计为无有效数据。")
+    district = report.aqi[-1] if report.aqi else None
+    if district is not None and district.without_o3:
+        note += (f"{district.name}有{district.without_o3}天缺O3日最大8小时值（日数据中的O3是24小时均值，不能代替），"
+                 "按其余污染物评价，级别可能偏低。")
+    return ReportTable("aqi", "空气质量天数", columns, rows, note)
 
 
 def overdue_table(report: PeriodReport) -> ReportTable:

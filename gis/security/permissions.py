@@ -108,9 +108,10 @@ def require(session: Session | User, permission: Permission, *, grid_id: int | N
 
 
 def require_in_scope(session: Session | User, grid_id: int | None, permission: Permission, *,
-                     connection: Connection | None = None) -> None:
+                     connection: Connection | None = None, what: str = "对象") -> None:
     """Raise :class:`PermissionDenied` if a scoped user acts on grid ``grid_id``'s data outside their
-    subtree. ``grid_id`` None (a case outside every grid) is outside every scope."""
+    subtree. ``grid_id`` None (a case outside every grid) is outside every scope. ``what`` names
+    the object in the message (``"案件 AJ…"``)."""
     user = _user_of(session, permission)
     if user.scope_grid_id is None:
         return
@@ -126,9 +127,17 @@ def require_in_scope(session: Session | User, grid_id: int | None, permission: P
             inside = grid_id in scope.grid_ids
     if not inside:
         where = "不属于任何网格" if grid_id is None else f"网格 {grid_id} "
-        limit = scope.label if scope is not None else f"网格 {user.scope_grid_id}"
-        raise PermissionDenied(f"{_who(user)}无权{PERMISSION_LABELS[permission]}：对象{where}不在其数据范围"
+        limit = scope.label if scope is not None else _grid_label(connection, user.scope_grid_id)
+        subject = what if what == "对象" else f"{what} "  # 对象网格 5 / 案件 AJ… 网格 5
+        raise PermissionDenied(f"{_who(user)}无权{PERMISSION_LABELS[permission]}：{subject}{where}不在其数据范围"
                                f"「{limit}」内", user=user, permission=permission, grid_id=grid_id)
+
+
+def _grid_label(connection: Connection | None, grid_id: int) -> str:
+    """``西镇（T1）`` as a Scope labels itself, read now; ``网格 3`` without a connection."""
+    row = None if connection is None else connection.execute(
+        select(grids.c.name, grids.c.code).where(grids.c.id == grid_id)).first()
+    return f"{row.name}（{row.code}）" if row is not None else f"网格 {grid_id}"
 
 
 def scope_filter(session: Session | User | None, grid_id_column=None) -> ColumnElement[bool]:

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, and_, func, select
 from gis.storage.schema import readings, stations
 
 HOURLY_CN = "2061"
+DAILY_CN = "2031"
 # HJ 212 data flags a value may be shown with: N normal, T above the instrument's range
 # (still a measurement). F stopped, M maintenance, D fault, C calibration… are not data.
 USABLE_FLAGS = (None, "N", "T")

@@ -473,12 +473,29 @@ def read_events(connection: Connection, case_id: int) -> list[CaseEvent]:
     return events
 
 
-def read_case_detail(connection: Connection, case: int | str, on: datetime | None = None) -> CaseDetail:
+def _load_for(connection: Connection, case: int | str, viewer):
+    """The case row if ``viewer`` may read it: a Session or User is re-read (active?) and held to
+    its data scope; None or a plain name is a trusted caller (as for the writing services).
+
+    Raises
+    ------
+    CaseNotFound, PermissionDenied (naming the user, the case and the scope)
+    """
+    row = _load(connection, case)
+    session = authorize(connection, viewer, Permission.READ)
+    if session is not None:
+        require_in_scope(session, row.grid_id, Permission.READ, connection=connection, what=f"案件 {row.number}")
+    return row
+
+
+def read_case_detail(connection: Connection, case: int | str, on: datetime | None = None, *,
+                     viewer=None) -> CaseDetail:
     """Everything about one case: the row, the full event history with attachments, the current
-    grid's staff (on ``on``, default today)."""
+    grid's staff (on ``on``, default today). A ``viewer`` (Session) outside whose data scope the
+    case lies gets PermissionDenied."""
     from gis.storage.people import current_staff
 
-    case_id = _load(connection, case).id
+    case_id = _load_for(connection, case, viewer).id
     original = cases.alias("original")
     r = connection.execute(
         select(cases, case_categories.c.name.label("category"), grids.c.code.label("grid_code"),
@@ -514,14 +531,15 @@ PUBLIC_TEXT = {
 }
 
 
-def reporter_trail(connection: Connection, case: int | str) -> list[ReporterStep]:
+def reporter_trail(connection: Connection, case: int | str, *, viewer=None) -> list[ReporterStep]:
     """The steps a reporter (12369 caller) is told: non-internal events, without staff names.
 
     Only a 反馈 carries its own words; other steps are told in fixed phrases, so a note written
-    for colleagues on a public step (派发 "请张三…") never reaches the reporter.
+    for colleagues on a public step (派发 "请张三…") never reaches the reporter. ``viewer``: as for
+    :func:`read_case_detail`.
     """
     steps = []
-    for event in read_events(connection, _load(connection, case).id):
+    for event in read_events(connection, _load_for(connection, case, viewer).id):
         if event.internal:
             continue
         text = event.note if event.action == CaseAction.FEEDBACK else PUBLIC_TEXT.get(event.action, event.action)

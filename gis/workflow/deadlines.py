@@ -175,9 +175,16 @@ def responsible_leader(staff: list[tuple[Role, Person]], level: int) -> tuple[Ro
     return None
 
 
-def overdue_cases(connection: Connection, now: datetime) -> list[OverdueCase]:
-    """Open cases past their deadline, the most overdue first, with whom to remind."""
+def overdue_cases(connection: Connection, now: datetime, *, viewer=None) -> list[OverdueCase]:
+    """Open cases past their deadline, the most overdue first, with whom to remind.
+
+    ``viewer``: a Session or User sees only the cases in its data scope (re-read, so a lock or a
+    new scope counts at once); None or a plain name (trusted caller) sees all.
+    """
+    from gis.security.permissions import Permission, authorize, scope_filter
     from gis.storage.people import current_staff
+
+    session = authorize(connection, viewer, Permission.READ)
 
     last_reminder = (select(case_events.c.case_id, func.max(case_events.c.at).label("at"))
                      .where(case_events.c.action == str(CaseAction.REMIND))
@@ -189,7 +196,7 @@ def overdue_cases(connection: Connection, now: datetime) -> list[OverdueCase]:
         .join(case_categories, case_categories.c.id == cases.c.category_id)
         .outerjoin(grids, grids.c.id == cases.c.grid_id)
         .outerjoin(last_reminder, last_reminder.c.case_id == cases.c.id)
-        .where(cases.c.state.in_(sorted(OPEN_STATES)), cases.c.due_at < now)
+        .where(cases.c.state.in_(sorted(OPEN_STATES)), cases.c.due_at < now, scope_filter(session, cases.c.grid_id))
         .order_by(cases.c.due_at, cases.c.id)
     )
     rows = connection.execute(query).all()
@@ -239,9 +246,10 @@ def remind(connection: Connection, case, actor: str, now: datetime | None = None
 
 def remind_overdue(connection: Connection, actor: str, now: datetime, *,
                    every: timedelta = timedelta(hours=24)) -> list:
-    """督办 every overdue case not reminded within ``every``; returns the action results."""
+    """督办 every overdue case not reminded within ``every``; returns the action results. A scoped
+    ``actor`` (Session) reminds the overdue cases of its scope only."""
     results = []
-    for overdue in overdue_cases(connection, now):
+    for overdue in overdue_cases(connection, now, viewer=actor):
         if overdue.last_reminded_at is None or now - overdue.last_reminded_at >= every:
             results.append(remind(connection, overdue.id, actor, now, overdue=overdue))
     return results

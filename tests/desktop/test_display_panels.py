@@ -6,11 +6,12 @@ from datetime import datetime, timedelta
 import pytest
 import shapely
 from PySide6.QtCore import QSettings
+from PySide6.QtGui import QFontInfo
 from PySide6.QtWidgets import QLabel
 from small_workspace import MID_LAT, MID_LON, NORTH, SOUTH, WEST, build_small_workspace
 
 from desktop.display.aqi_chart import MAX_LINES, lines_to_draw, short_station_name
-from desktop.display.panels import task_text
+from desktop.display.panels import TextRows, task_text
 from desktop.display.playlist import SETTING_KEY, Playlist, build_playlist
 from desktop.display.snapshot import StationSeries
 from desktop.display.wall_layers import PX_TO_PT, WALL_LEVELS
@@ -126,9 +127,10 @@ def test_the_chart_has_one_curve_per_station_with_data(qtbot, wall_store):
         if station.station_id in with_data:
             x, y = win.aqi_chart.curves[station.station_id].getData()
             assert list(y) == [aqi for _at, aqi in station.points]
-    legend = [label.text() for label in win.aqi_chart.legend if label.isVisibleTo(win.aqi_chart)]
-    assert len(legend) == len(with_data)
-    assert all(short_station_name(s.name) in text for s, text in zip(win.aqi_chart.shown, legend))
+    legend = win.aqi_chart.legend.shown()
+    assert len(legend) == len(with_data) <= win.aqi_chart.legend.fitting()
+    assert [(row.text, row.value) for row in legend] == [(short_station_name(s.name), str(s.latest))
+                                                         for s in win.aqi_chart.shown]
 
 
 def test_the_chart_keeps_the_worst_stations_when_there_are_many():
@@ -144,14 +146,14 @@ def test_the_chart_keeps_the_worst_stations_when_there_are_many():
 def test_alarm_tasks_name_their_pollutant_and_end_with_the_rest(qtbot, wall_store):
     win = _open_wall(qtbot, wall_store)
     panel = win.alarm_panel
-    rows = [text.text() for text, _left in panel.rows]
-    assert win.snapshot.alarm_total == len(POLLUTANTS) > len(panel.rows)
+    rows = panel.list.shown()
+    assert win.snapshot.alarm_total == len(POLLUTANTS) > panel.list.fitting() == len(rows)
     shown = panel.shown
-    assert len(shown) == len(panel.rows) - 1
-    for task, text in zip(shown, rows):
-        assert task.pollutant not in text and pollutant_name(task.pollutant) in text and text == task_text(task)
-    assert rows[-1] == f"及其他 {len(POLLUTANTS) - len(shown)} 条"
-    assert panel.rows[-1][1].text() == ""
+    assert len(shown) == len(rows) - 1
+    for task, row in zip(shown, rows):
+        assert task.pollutant not in row.text and pollutant_name(task.pollutant) in row.text
+        assert row.text == task_text(task) and row.value
+    assert rows[-1].text == f"及其他 {len(POLLUTANTS) - len(shown)} 条" and rows[-1].value == ""
 
 
 def test_all_tasks_fit_without_a_rest_line(qtbot, wall_store):
@@ -159,9 +161,20 @@ def test_all_tasks_fit_without_a_rest_line(qtbot, wall_store):
         keep = [r.id for r in connection.execute(schema.alarms.select().order_by(schema.alarms.c.due_at))][:3]
         connection.execute(schema.alarms.delete().where(schema.alarms.c.id.not_in(keep)))
     win = _open_wall(qtbot, wall_store)
-    texts = [text.text() for text, _left in win.alarm_panel.rows]
+    rows = win.alarm_panel.list.shown()
     assert win.alarm_panel.shown == win.snapshot.alarms and len(win.snapshot.alarms) == 3
-    assert not any("及其他" in t for t in texts) and texts[3:] == ["", ""]
+    assert [row.text for row in rows] == [task_text(task) for task in win.snapshot.alarms]   # no "及其他" line
+
+
+def test_a_short_panel_shows_fewer_alarm_rows_and_counts_the_rest(qtbot, wall_store):
+    win = _open_wall(qtbot, wall_store, 1280, 720)
+    panel = win.alarm_panel
+    full = panel.list.fitting()
+    panel.list.setFixedHeight(2 * panel.list.line)   # room for two rows: one task and the rest
+    qtbot.waitUntil(lambda: panel.list.fitting() == 2)
+    rows = panel.list.shown()
+    assert len(rows) == 2 < full and rows[0].text == task_text(panel.tasks[0])
+    assert rows[1].text == f"及其他 {len(POLLUTANTS) - 1} 条"
 
 
 def test_rotation_goes_through_district_towns_and_the_newest_alarm(qtbot, wall_store):
@@ -220,6 +233,8 @@ def test_no_text_on_the_wall_is_smaller_than_a_fortieth(qtbot, wall_store, width
     floor = height / 40 - 0.5
     labels = win.findChildren(QLabel)
     assert min(label.fontInfo().pixelSize() for label in labels) >= floor
+    rows = win.findChildren(TextRows)
+    assert len(rows) == 4 and all(QFontInfo(font).pixelSize() >= floor for r in rows for font in r.fonts())
     assert all(font.pixelSize() >= floor for font in win.aqi_chart.tick_fonts())
     text_layers = [layer for layer in win.map_panel.canvas.layers() if getattr(layer, "style", None)
                    and layer.style.label_pt]

@@ -74,10 +74,8 @@ def test_renders_off_the_gui_thread_and_draws_grid_lines(qtbot, canvas):
 def test_refresh_only_schedules_and_coalesces(qtbot, canvas):
     _render(qtbot, canvas, lambda: canvas.set_layers([_grid_layer()]))
     started = canvas.last_job_id
-    started_at = time.perf_counter()
     for _ in range(10):
         canvas.refresh()
-    assert time.perf_counter() - started_at < 0.05  # nothing was painted here
     assert canvas.render_pending and canvas.last_job_id == started
     _render(qtbot, canvas)
     assert canvas.last_job_id == started + 1

@@ -29,7 +29,7 @@ from gis.workflow.cases import apply_action, create_case
 from small_workspace import MID_LAT, MID_LON, NORTH, SOUTH, WEST, build_small_workspace
 
 WEST_TOWN, EAST_TOWN = "140502001", "140502002"
-LIVE_MS = 2000
+LIVE_MS = 10_000  # arrives by itself (latency is benchmarked, not asserted here)
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 import shapely
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from gis.crs import geodesic_area_m2
 from gis.demo.build import DemoNotEmptyError, build_demo
@@ -157,3 +157,65 @@ def _comparable(value):
     if isinstance(value, float):
         return round(value, 6)
     return value
+
+
+def test_air_stations_have_daily_means_before_the_hourly_window(demo_store):
+    from datetime import timedelta
+
+    from gis.demo.build import AIR_DAILY_DAYS
+    from gis.report.air import aqi_days
+    from gis.report.period import resolve_period
+
+    store, _ = demo_store
+    r, s = schema.readings.c, schema.stations.c
+    quarter = resolve_period("quarter", today=AS_OF.date())
+    with store.engine.connect() as connection:
+        air = set(connection.execute(select(s.id).where(s.kind == "air")).scalars())
+        daily = connection.execute(select(r.station_id, r.data_time, r.avg, r.min, r.max).where(r.cn == "2031")).all()
+        first_hour = connection.execute(select(func.min(r.data_time)).where(r.cn == "2061", r.station_id.in_(air))
+                                        ).scalar_one()
+        # The last complete quarter and the one before it: every station has a daily AQI on every day.
+        for period in (quarter, quarter.previous()):
+            entries = aqi_days(connection, period)
+            assert len(entries) == len(air) + 1
+            assert all(e.no_data == 0 and e.valid_days == len(period.days) for e in entries), period
+    days = {row.data_time.date() for row in daily}
+    first = AS_OF.date() - timedelta(days=AIR_DAILY_DAYS)
+    last = first_hour.date() if first_hour.hour else first_hour.date() - timedelta(days=1)  # up to the first whole day
+    assert days == {first + timedelta(days=k) for k in range((last - first).days + 1)}
+    assert {row.station_id for row in daily} == air  # water and outlet stations send none
+    assert len(daily) == len(air) * len(days) * 6 and all(row.min <= row.avg <= row.max for row in daily)
+
+
+def test_daily_means_come_from_the_hourly_model_and_leave_the_hours_alone(monkeypatch):
+    import numpy as np
+
+    from gis.demo import history
+    from gis.demo.ledger import DemoStation
+    from gis.domain import StationKind
+
+    stations = [DemoStation("AIR1", "空气站", StationKind.AIR, 112.8, 35.5, 1),
+                DemoStation("W1", "断面", StationKind.WATER, 112.8, 35.5, 1)]
+
+    def run(daily_days):
+        rng = np.random.default_rng(7)
+        rows = history.make_readings(stations, [1, 2], 48, rng, AS_OF, air_days=5, daily_days=daily_days)
+        return rows, rng.random()
+
+    (plain, after_plain), (rows, after) = run(0), run(10)
+    assert [r for r in rows if r["cn"] == "2061"] == plain and after == after_plain  # cases and alarms stay the same
+    # Without noise and weather spells a day's mean moves only with the season (≤ 1 % a day): the last daily
+    # frame and the first whole day of hours agree to within 3 %.
+    monkeypatch.setattr(history, "STAGNATION_SD", 0.0)
+    monkeypatch.setattr(history, "AIR_POLLUTANTS", {k: (b, s, 0) for k, (b, s, _) in history.AIR_POLLUTANTS.items()})
+    rows, _ = run(10)
+    daily = {(r["data_time"].date(), r["pollutant"]): r["avg"] for r in rows if r["cn"] == "2031"}
+    assert {r["station_id"] for r in rows if r["cn"] == "2031"} == {1}
+    last_daily = max(day for day, _ in daily)
+    first_whole = min(r["data_time"].date() for r in rows if r["cn"] == "2061" and r["data_time"].hour == 0)
+    assert (first_whole - last_daily).days == 1
+    for code in history.AIR_POLLUTANTS:
+        hours = [r["avg"] for r in rows if r["cn"] == "2061" and r["pollutant"] == code and r["station_id"] == 1
+                 and r["data_time"].date() == first_whole]
+        assert len(hours) == 24
+        assert daily[(last_daily, code)] == pytest.approx(sum(hours) / 24, rel=0.03), code

