@@ -12,7 +12,8 @@ import shapely
 from sqlalchemy import Connection, bindparam, func, select
 
 from gis.demo import district, history, ledger
-from gis.domain import Grid, Person
+from gis.demo.alarm_replay import replay_alarms
+from gis.domain import Grid, Person, StationKind
 from gis.four_bounds import suggest_hierarchy
 from gis.hj212.writer import insert_readings
 from gis.storage import schema
@@ -28,7 +29,7 @@ DEMO_NOTICE = ("演示数据：晋城市城区行政边界为真实数据（cnma
                "其下各级网格的划分、人员、电话、污染源、监测站与案件均为虚构。")
 SOURCE_COUNT = 2000
 CASE_COUNT = 1800
-ALARM_COUNT = 1100
+ALARM_COUNT = 1100       # drawn over the year; only those before a station's hourly readings are kept
 READING_HOURS = 48       # hourly averages at every station
 AIR_READING_DAYS = 95    # … and at air stations this far back: the wall's 24 h, the month report's AQI days
 # … and before that, daily (CN 2031) means at air stations back to this many days before today: the last complete
@@ -70,9 +71,6 @@ def build_demo(store: Store, *, seed: int = 20181, force: bool = False,
         say("生成人员与污染源台账…")
         _fill_ledger_and_history(connection, levels, rng, as_of, say)
         put_setting(connection, "demo", {"notice": DEMO_NOTICE, "seed": seed, "as_of": as_of.isoformat()})
-        from gis.monitoring.rules import install_default_rules
-
-        install_default_rules(connection, now=as_of)  # GB 3095-2012 二级 and typical outlet limits
         counts = workspace_info(connection)
     say("完成")
     return counts
@@ -134,21 +132,33 @@ def _fill_ledger_and_history(connection: Connection, levels, rng, as_of: datetim
         people = staff_by_grid.get(grid_id)
         return people[0].name if people else "网格员"
 
-    say("生成监测站与报警…")
+    say("生成监测站与监测数据…")
     stations = ledger.make_stations(level2, level4, sources, source_categories["industrial"], rng)
     station_ids = _insert_stations(connection, stations, sources)
-    insert_readings(connection, history.make_readings(stations, station_ids, READING_HOURS, rng, as_of,
-                                                      air_days=AIR_READING_DAYS, daily_days=AIR_DAILY_DAYS))
+    readings = history.make_readings(stations, station_ids, READING_HOURS, rng, as_of,
+                                     air_days=AIR_READING_DAYS, daily_days=AIR_DAILY_DAYS)
+    insert_readings(connection, readings)
 
     say("生成一年的案件与处置记录…")
     category_code = {v: k for k, v in source_categories.items()}
     cases = history.make_cases(
         CASE_COUNT, level4, parent_of, np.array([(s.lon, s.lat) for s in sources]),
         [s.grid_id for s in sources], [category_code[s.category_id] for s in sources], staff_name, rng, as_of)
-    case_ids = _insert_cases(connection, cases, sources, case_categories)
-    alarms = history.make_alarms(stations, ALARM_COUNT, rng, as_of)
+    # Alarms while a station has hourly readings come from them (below); before that they are drawn.
+    end = as_of.replace(minute=0, second=0, microsecond=0)
+    hourly_since = {kind: end - timedelta(hours=max(READING_HOURS, AIR_READING_DAYS * 24 if kind == StationKind.AIR
+                                                    else 0) - 1) for kind in StationKind}
+    alarms = [a for a in history.make_alarms(stations, ALARM_COUNT, rng, as_of)
+              if a.raised_at < hourly_since[stations[a.station_index].kind]]
     _link_alarm_cases(alarms, cases)
+    cases = _drop_unlinked_alarm_cases(cases, alarms, hourly_since[StationKind.AIR])
+    case_ids = _insert_cases(connection, cases, sources, case_categories)
     _insert_alarms(connection, alarms, stations, station_ids, case_ids)
+    say("按报警规则评估监测数据…")
+    from gis.monitoring.rules import install_default_rules
+
+    install_default_rules(connection, now=as_of)  # GB 3095-2012 二级 and typical outlet limits
+    replay_alarms(connection, readings, min(hourly_since.values()), end, rng, staff_name)
 
 
 def _level5_units(levels, sources, category_ids) -> list[Grid]:
@@ -207,6 +217,23 @@ def _link_alarm_cases(alarms, cases) -> None:
                 best = alarm_index
         if best is not None:
             alarms[best].case_index = index
+
+
+def _drop_unlinked_alarm_cases(cases, alarms, since: datetime) -> list:
+    """Without the 监测报警 cases from ``since`` on that no drawn alarm leads to: the alarm engine
+    raises those from the readings. Indexes into the case list (duplicates, alarm links) follow."""
+    linked = {a.case_index for a in alarms if a.case_index is not None}
+    keep = [i for i, c in enumerate(cases)
+            if c.source != history.CaseSource.ALARM or c.created_at < since or i in linked]
+    new_index = {old: new for new, old in enumerate(keep)}
+    kept = [cases[i] for i in keep]
+    for case in kept:
+        if case.duplicate_of is not None:
+            case.duplicate_of = new_index[case.duplicate_of]
+    for alarm in alarms:
+        if alarm.case_index is not None:
+            alarm.case_index = new_index[alarm.case_index]
+    return kept
 
 
 def _insert_alarms(connection: Connection, alarms, stations, station_ids, case_ids) -> None:

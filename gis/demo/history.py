@@ -209,6 +209,32 @@ def _stagnation_walk(days: int, rng) -> np.ndarray:
     return x
 
 
+# The demo opens on an ordinary day after a real episode: the walk is redrawn (rejection sampling, so it is the
+# same process, conditioned) until its last ORDINARY_DAYS + 1 daily points lie within ORDINARY_LEVELS and at least
+# EPISODE_LENGTH points of days EPISODE_BACK ago (inclusive) reach EPISODE_LEVEL, both in units of the walk's
+# stationary standard deviation. About two draws in a hundred qualify; a walk too short for the episode only needs the
+# ordinary end.
+ORDINARY_DAYS, ORDINARY_LEVELS = 2, (-0.6, 0.4)   # ≈ -0.3 ≤ x ≤ 0.2: mostly 良, some 轻度 in late autumn
+EPISODE_BACK, EPISODE_LENGTH, EPISODE_LEVEL = (5, 16), 2, 1.5   # ≈ x ≥ 0.75: 中度 to 重度
+STORY_DRAWS = 1000
+
+
+def _story_walk(days: int, rng) -> np.ndarray:
+    """:func:`_stagnation_walk` conditioned on the demo's story (see ORDINARY_DAYS); the last draw if none
+    of STORY_DRAWS qualifies (not expected: each qualifies with a probability of a few per cent)."""
+    sd = STAGNATION_SD / np.sqrt(1 - STAGNATION_MEMORY ** 2)
+    first, last = EPISODE_BACK
+    low, high = ORDINARY_LEVELS
+    for _ in range(STORY_DRAWS):
+        x = _stagnation_walk(days, rng)
+        end = x[-(ORDINARY_DAYS + 1):]
+        if end.min() < low * sd or end.max() > high * sd:
+            continue
+        if days < last or np.count_nonzero(x[days - last:days - first + 1] >= EPISODE_LEVEL * sd) >= EPISODE_LENGTH:
+            return x
+    return x
+
+
 def _seasons(x: np.ndarray, last: datetime) -> tuple[np.ndarray, np.ndarray]:
     """(stagnation, ozone) at daily points ``x``, the last of which stands for ``last``."""
     days = len(x) - 1
@@ -225,12 +251,13 @@ def _district_weather(days: int, end: datetime, rng, back_hours: int = 0, back_r
     Stagnation: a day-to-day AR(1) process in log space (spells of still, polluted air and clean
     windy days, shared by the whole district) times a season peaking in mid-January (heating).
     Ozone peaks in mid-July. Daily values are interpolated to hours so nothing jumps at midnight.
+    The walk is conditioned on the demo's story (:func:`_story_walk`): an ordinary end, an episode before.
 
     With ``back_hours``, that many hours before the ``days`` are prepended: the walk continues
     backwards from its first point with draws from ``back_rng`` (a stationary AR(1) reversed in
     time is the same process), so the recent hours are exactly what they are without them.
     """
-    x = _stagnation_walk(days, rng)
+    x = _story_walk(days, rng)
     stagnation, ozone = _seasons(x, end)
     # Hour i of the series is ``end - (days * 24 - 1 - i)`` hours; daily value d stands for ``end - (days - d)`` days.
     position = days - (days * 24 - 1 - np.arange(days * 24)) / 24
