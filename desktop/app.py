@@ -31,7 +31,15 @@ def ensure_display() -> None:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 
+# Map renders, tile decoding and database reads run in worker threads that hold the GIL in Python
+# stretches; the UI thread waiting for it is what makes a pan or zoom stutter. With CPython's default
+# 5 ms switch interval a render of the 10,000-grid map kept the UI thread waiting up to 100–140 ms; at
+# 1 ms the longest wait was 10–15 ms (benchmarks/README.md, "UI latency").
+UI_SWITCH_INTERVAL_S = 0.001
+
+
 def create_application(argv: list[str] | None = None) -> QApplication:
+    sys.setswitchinterval(UI_SWITCH_INTERVAL_S)
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setOrganizationName("EnvGrid")
     app.setApplicationName("EnvGrid")

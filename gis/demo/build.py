@@ -12,7 +12,7 @@ import shapely
 from sqlalchemy import Connection, bindparam, func, select
 
 from gis.demo import district, history, ledger
-from gis.demo.alarm_replay import replay_alarms
+from gis.demo.alarm_replay import install_demo_rules, replay_alarms
 from gis.domain import Grid, Person, StationKind
 from gis.four_bounds import suggest_hierarchy
 from gis.hj212.writer import insert_readings
@@ -155,10 +155,9 @@ def _fill_ledger_and_history(connection: Connection, levels, rng, as_of: datetim
     case_ids = _insert_cases(connection, cases, sources, case_categories)
     _insert_alarms(connection, alarms, stations, station_ids, case_ids)
     say("按报警规则评估监测数据…")
-    from gis.monitoring.rules import install_default_rules
-
-    install_default_rules(connection, now=as_of)  # GB 3095-2012 二级 and typical outlet limits
-    replay_alarms(connection, readings, min(hourly_since.values()), end, rng, staff_name)
+    since = min(hourly_since.values())
+    install_demo_rules(connection, since)  # GB 3095-2012 二级 and typical outlet limits, tuned for the demo
+    replay_alarms(connection, readings, since, end, rng, staff_name)
 
 
 def _level5_units(levels, sources, category_ids) -> list[Grid]:
@@ -221,8 +220,10 @@ def _link_alarm_cases(alarms, cases) -> None:
 
 def _drop_unlinked_alarm_cases(cases, alarms, since: datetime) -> list:
     """Without the 监测报警 cases from ``since`` on that no drawn alarm leads to: the alarm engine
-    raises those from the readings. Indexes into the case list (duplicates, alarm links) follow."""
+    raises those from the readings. Indexes into the case list (duplicates, alarm links) follow; a case
+    some complaint repeats stays (rare)."""
     linked = {a.case_index for a in alarms if a.case_index is not None}
+    linked |= {c.duplicate_of for c in cases if c.duplicate_of is not None}
     keep = [i for i, c in enumerate(cases)
             if c.source != history.CaseSource.ALARM or c.created_at < since or i in linked]
     new_index = {old: new for new, old in enumerate(keep)}

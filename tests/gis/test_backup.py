@@ -66,7 +66,8 @@ def test_sqlite_backup_and_restore_counts_match(sqlite_demo, tmp_path):
     source, counts = sqlite_demo
     manifest = backup(source, tmp_path / "demo.bak")
     assert manifest.tables == counts and manifest.backend == "sqlite" and manifest.schema_revision == schema_head()
-    assert counts["cases"] > 1000 and counts["users"] == 1 and counts["audit_log"] == 1
+    # audit_log: the administrator, and what the alarm engine did while the demo replayed its readings.
+    assert counts["cases"] > 1000 and counts["users"] == 1 and counts["audit_log"] > 1
     stored = json.loads(manifest_path(tmp_path / "demo.bak").read_text(encoding="utf-8"))
     assert stored["tables"] == counts and stored["file"] == "demo.bak" and len(stored["sha256"]) == 64
 

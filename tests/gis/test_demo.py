@@ -37,7 +37,8 @@ def test_counts_follow_the_jincheng_plan(demo_store):
     assert 770 <= grids["4"] <= 790
     assert grids["5"] > 50
     assert counts["sources"] == 2000 and counts["stations"] == 30
-    assert counts["cases"] >= 1500 and counts["alarms"] >= 1000 and counts["people"] > 2000
+    # Alarms: drawn before the hourly readings, raised by the alarm engine from them after (test_demo_alarms).
+    assert counts["cases"] >= 1500 and counts["alarms"] >= 500 and counts["people"] > 2000
 
 
 def test_second_level_has_the_real_names(demo_store):
