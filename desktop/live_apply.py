@@ -338,8 +338,7 @@ class LiveView(QObject):
         self._show_counts()
         if not self._table_timer.isActive():  # at most one re-read per interval while changes stream in
             self._table_timer.start()
-        if not self._statistics_timer.isActive():
-            self._statistics_timer.start()
+        self.refresh_statistics_soon()
         details = getattr(getattr(self.window, "case_actions", None), "details", [])
         for dialog in list(details):
             if dialog.case_id in asked and dialog.isVisible() and hasattr(dialog, "external_change"):
@@ -370,6 +369,11 @@ class LiveView(QObject):
             views.refresh_keeping_place()
         else:
             views.refresh()
+
+    def refresh_statistics_soon(self) -> None:
+        """Count cases per grid again shortly (a deadline passed, or a batch of case changes)."""
+        if not self._closed and not self._statistics_timer.isActive():
+            self._statistics_timer.start()
 
     def _refresh_statistics(self, attempt: int = 0) -> None:
         """Open and overdue cases per grid, counted again in SQL and rolled up on the reader thread;

@@ -75,7 +75,14 @@ class MapLayerControl(QObject):
         canvas.layerStyleChanged.connect(self._sync_menu)
         self._overdue = QTimer(self)
         self._overdue.setInterval(OVERDUE_CHECK_MS)
-        self._overdue.timeout.connect(lambda: self.pins is not None and self.pins.refresh_overdue())
+        self._overdue.timeout.connect(self.check_overdue)
+
+    def check_overdue(self) -> None:
+        """Pins whose deadline has passed turn red; grid levels filled by overdue cases follow."""
+        if self.pins is not None and self.pins.refresh_overdue():
+            live = getattr(self.window, "live", None)
+            if live is not None:
+                live.refresh_statistics_soon()
 
     # -- data --------------------------------------------------------------------------
     def set_data(self, data) -> None:

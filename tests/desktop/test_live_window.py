@@ -118,6 +118,32 @@ def test_fill_by_open_cases_follows_cases_committed_elsewhere(qtbot, window, sea
     assert after.red() > after.blue() and after.lightness() < before.lightness()  # darker on the warm ramp
 
 
+def test_fill_by_overdue_cases_follows_a_deadline_passing_by_itself(qtbot, window, seat):
+    """No change is written when a deadline passes: the minute check turns the pins red and re-counts."""
+    window.layer_control.panel.set_fill_statistic("grid-3", "overdue_cases")
+    canvas = window.canvas
+    qtbot.waitUntil(lambda: not canvas.render_pending, timeout=5000)
+    villages = canvas.layer("grid-3")
+    target = villages.names.index("东南社区")  # no case there yet; every other village has one overdue
+    fill = villages.fill_state()
+    assert fill.classes[target] == fill.classes.min() < fill.classes.max()
+    due = datetime.now() + timedelta(seconds=2)
+    new = [_new_case(seat, lon=EAST - 0.02 + 0.003 * n, lat=SOUTH + 0.02, text=f"将超期 {n}") for n in range(2)]
+    with seat.engine.begin() as connection:  # deadlines two seconds away, as if registered days ago
+        connection.execute(schema.cases.update().where(schema.cases.c.id.in_([c.id for c in new])).values(due_at=due))
+    pins, model = window.layer_control.pins, window.case_model
+    qtbot.waitUntil(lambda: all(model.row_of(c.id) is not None and model.case_at(model.row_of(c.id)).due_at == due
+                                for c in new), timeout=LIVE_MS)  # the update arrived: table and pins read it
+    qtbot.waitUntil(lambda: all(pins.class_of(c.id) == "new" for c in new), timeout=LIVE_MS)
+    qtbot.waitUntil(lambda: not window.live._statistics_timer.isActive(), timeout=LIVE_MS)
+    assert villages.fill_state().classes[target] == villages.fill_state().classes.min()  # not overdue yet
+    qtbot.wait(max(0, int((due - datetime.now()).total_seconds() * 1000)) + 300)
+    window.layer_control.check_overdue()  # what the minute timer runs
+    assert all(pins.class_of(c.id) == "overdue" for c in new)
+    qtbot.waitUntil(lambda: villages.fill_state().classes[target] == villages.fill_state().classes.max()
+                    > villages.fill_state().classes.min(), timeout=LIVE_MS)
+
+
 def test_table_refresh_keeps_the_selected_row_without_moving_the_map(qtbot, window, seat):
     view, model = window.case_view, window.case_model
     oldest = max(range(model.rowCount()), key=lambda r: model.case_at(r).number)
