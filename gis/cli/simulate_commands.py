@@ -39,6 +39,7 @@ def _address(text: str) -> tuple[str, int]:
 
 def run_simulate(args) -> int:
     import signal
+    import threading
     from datetime import datetime
 
     from gis.cli import CliError
@@ -71,7 +72,11 @@ def run_simulate(args) -> int:
             simulator = Simulator(store, config, say=lambda m: print(f"envgrid simulate: {m}", file=sys.stderr))
         except ValueError as exc:
             raise CliError(str(exc)) from None
-        previous = signal.signal(signal.SIGINT, lambda *_: simulator.stop_event.set())  # finish the minute, then stop
+        # Finish the minute, then stop. Not ``stop_event.set()`` in the handler itself: the handler runs in the
+        # main thread, which may be inside ``stop_event.wait()`` holding the event's lock — set() would then
+        # wait for that lock for ever. A short-lived thread sets it once the main thread lets go.
+        previous = signal.signal(signal.SIGINT, lambda *_: threading.Thread(target=simulator.stop_event.set,
+                                                                            daemon=True).start())
         print(f"envgrid simulate: from {simulator.clock:%Y-%m-%d %H:%M}, speed {args.speed:g}×, rate {args.rate:g}, "
               f"{len(simulator.stations)} stations{f', frames to {args.hj212}' if address else ''}; Ctrl+C stops",
               file=sys.stderr, flush=True)
