@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QVBoxLayout
 
 from desktop.display.panels import role_label
@@ -28,6 +28,7 @@ from desktop.widgets.map_layers import HighlightLayer
 from desktop.widgets.pin_layer import PIN_CLASSES
 from desktop.widgets.pin_pulse import PulseOverlay
 from desktop.widgets.station_layer import STATION_CLASSES
+from desktop.workers import run_in_background
 from gis.aqi import LEVELS
 from gis.domain import OPEN_STATES, CaseSource
 from gis.storage.changes import latest_change_id
@@ -64,22 +65,9 @@ def read_map(connection, scale: Scale) -> MapData:
     return MapData(data.grids, data.stations, data.latest, cases, change_id, layers)
 
 
-class _Signals(QObject):
-    done = Signal(object)
-    failed = Signal(str)
-
-
-class _Load(QRunnable):
-    def __init__(self, store, scale: Scale, signals: _Signals):
-        super().__init__()
-        self.store, self.scale, self.signals = store, scale, signals
-
-    def run(self) -> None:
-        try:
-            with self.store.engine.connect() as connection:
-                self.signals.done.emit(read_map(connection, self.scale))
-        except Exception as exc:  # noqa: BLE001 — the wall shows it in its status line and retries
-            self.signals.failed.emit(str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+def _read_map(store, scale: Scale) -> MapData:
+    with store.engine.connect() as connection:
+        return read_map(connection, scale)
 
 
 class MapPanel(QFrame):
@@ -112,9 +100,6 @@ class MapPanel(QFrame):
         self._load_again = None
         self._states: dict[int, str] = {}   # case id → state last shown
         self._await_render = False
-        self._signals = _Signals(self)
-        self._signals.done.connect(self._on_loaded)
-        self._signals.failed.connect(self._on_failed)
         self.canvas.renderFinished.connect(self._on_render)
         self.pulse = PulseOverlay(self.canvas, scale=SYMBOL_FACTOR)
         self._write_legend()
@@ -133,7 +118,8 @@ class MapPanel(QFrame):
             self._load_again = store
             return
         self.loading, self._load_again = True, None
-        QThreadPool.globalInstance().start(_Load(store, self.scale, self._signals))
+        scale = self.scale
+        run_in_background(lambda: _read_map(store, scale), self._on_loaded, self._on_failed, receiver=self)
 
     def _finish_load(self) -> None:
         self.loading = False
@@ -146,7 +132,8 @@ class MapPanel(QFrame):
         self._finish_load()
         self.loaded.emit(data.change_id)
 
-    def _on_failed(self, message: str) -> None:
+    def _on_failed(self, exc: Exception) -> None:
+        message = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         log.warning("display: cannot read the map: %s", message)
         self._finish_load()
         self.failed.emit(message)

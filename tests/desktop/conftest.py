@@ -37,6 +37,19 @@ def small_db(tmp_path) -> str:
 
 
 @pytest.fixture
+def wall_url(small_db) -> str:
+    """The workspace a wall test opens (test modules that need more in it override this)."""
+    return small_db
+
+
+@pytest.fixture
+def wall_store(wall_url):
+    store = open_store(wall_url)
+    yield store
+    store.close()
+
+
+@pytest.fixture
 def workspace(tmp_path):
     """An open demo-flagged small workspace and its grids by code."""
     store = open_store(str(tmp_path / "small.sqlite"))

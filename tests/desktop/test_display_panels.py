@@ -64,13 +64,6 @@ def wall_url(tmp_path):
     return url
 
 
-@pytest.fixture
-def wall_store(wall_url):
-    store = open_store(wall_url)
-    yield store
-    store.close()
-
-
 def _open_wall(qtbot, store, width=1920, height=1080, **kwargs) -> DisplayWindow:
     win = DisplayWindow(store, height=height, live=kwargs.pop("live", False), **kwargs)
     qtbot.addWidget(win)

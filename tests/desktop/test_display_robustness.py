@@ -25,15 +25,6 @@ from gis.workflow.cases import create_case
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def wall_url(tmp_path):
-    url = str(tmp_path / "wall.sqlite")
-    store = open_store(url)
-    build_small_workspace(store)
-    store.close()
-    return url
-
-
 def _new_case(store, description: str):
     with store.engine.begin() as connection:
         return create_case(connection, source="群众举报", category="water", description=description, actor="坐席二",

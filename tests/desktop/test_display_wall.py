@@ -9,7 +9,7 @@ from map_render_data import paint
 from PySide6.QtCore import QRectF, QSize, QSizeF
 from PySide6.QtGui import QFontInfo
 from PySide6.QtWidgets import QLabel
-from small_workspace import MID_LAT, MID_LON, build_small_workspace
+from small_workspace import MID_LAT, MID_LON
 from sqlalchemy import func, select
 
 from desktop.display.countdown import RED, countdown
@@ -24,22 +24,6 @@ from gis.domain import CaseState
 from gis.storage import schema
 from gis.storage.store import open_store
 from gis.workflow.cases import create_case
-
-
-@pytest.fixture
-def wall_url(tmp_path):
-    url = str(tmp_path / "wall.sqlite")
-    store = open_store(url)
-    build_small_workspace(store)
-    store.close()
-    return url
-
-
-@pytest.fixture
-def wall_store(wall_url):
-    store = open_store(wall_url)
-    yield store
-    store.close()
 
 
 @pytest.fixture(scope="module")
